@@ -1,0 +1,274 @@
+//! Authentication: SASL mechanisms (RFC 5034), APOP (RFC 1939), and the policy that chooses one.
+//!
+//! A [`Mechanism`] is a small state machine the engine drives: it produces an optional initial
+//! response and answers server challenges. Mechanisms added later (SCRAM, OAuth bearer tokens)
+//! plug into the same interface.
+
+mod mechanisms;
+
+use std::fmt;
+
+use md5::{Digest, Md5};
+use zeroize::Zeroizing;
+
+pub use mechanisms::{CramMd5, Login, Plain};
+
+use crate::error::{Error, Result};
+use crate::proto::Capabilities;
+use crate::secret::Secret;
+
+/// A SASL client mechanism.
+pub trait Mechanism {
+    /// The SASL name, such as `CRAM-MD5`.
+    fn name(&self) -> &str;
+
+    /// Whether someone who can read the connection learns the secret (PLAIN, LOGIN) or a
+    /// reusable bearer token. Such mechanisms are refused on unencrypted connections unless the
+    /// caller allows it.
+    fn exposes_secret(&self) -> bool;
+
+    /// The client's first message, for mechanisms that speak first (PLAIN). Raw bytes; the
+    /// engine base64-encodes them.
+    fn initial_response(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>>;
+
+    /// Answers a server challenge (already base64-decoded).
+    fn respond(&mut self, challenge: &[u8]) -> Result<Zeroizing<Vec<u8>>>;
+
+    /// Called when the server accepted the exchange. Mechanisms that authenticate the server
+    /// (SCRAM) fail here if the server never proved itself.
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Debug for dyn Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Mechanism({})", self.name())
+    }
+}
+
+/// A user name with a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name (authentication identity).
+    pub user: String,
+    /// The password.
+    pub secret: Secret,
+}
+
+impl Credentials {
+    /// Credentials for `user` with `password`.
+    pub fn new(user: impl Into<String>, password: impl Into<Secret>) -> Self {
+        Credentials { user: user.into(), secret: password.into() }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials {{ user: {:?}, secret: *** }}", self.user)
+    }
+}
+
+/// How to log in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AuthMethod {
+    /// The strongest method the server offers (see [`choose`]).
+    #[default]
+    Auto,
+    /// `USER` / `PASS` (RFC 1939).
+    UserPass,
+    /// `APOP` with the greeting's timestamp (RFC 1939).
+    Apop,
+    /// `AUTH` with the named SASL mechanism.
+    Sasl(String),
+}
+
+impl AuthMethod {
+    /// Parses a name as used on command lines and in JavaScript: `auto`, `user`, `apop`, or a
+    /// SASL mechanism name such as `CRAM-MD5`.
+    pub fn parse(name: &str) -> Result<AuthMethod> {
+        let upper = name.trim().to_ascii_uppercase();
+        Ok(match upper.as_str() {
+            "" | "AUTO" => AuthMethod::Auto,
+            "USER" | "USERPASS" | "USER/PASS" => AuthMethod::UserPass,
+            "APOP" => AuthMethod::Apop,
+            m if SUPPORTED_SASL.contains(&m) => AuthMethod::Sasl(upper),
+            _ => {
+                return Err(Error::usage(format!(
+                    "unknown authentication method {name:?}; use auto, user, apop or one of {}",
+                    SUPPORTED_SASL.join(", ")
+                )))
+            }
+        })
+    }
+
+    /// Whether this method sends the password itself over the connection.
+    pub fn exposes_secret(&self) -> bool {
+        match self {
+            AuthMethod::UserPass => true,
+            AuthMethod::Sasl(m) => matches!(m.as_str(), "PLAIN" | "LOGIN"),
+            AuthMethod::Auto | AuthMethod::Apop => false,
+        }
+    }
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthMethod::Auto => f.write_str("auto"),
+            AuthMethod::UserPass => f.write_str("USER/PASS"),
+            AuthMethod::Apop => f.write_str("APOP"),
+            AuthMethod::Sasl(m) => write!(f, "AUTH {m}"),
+        }
+    }
+}
+
+/// SASL mechanisms this crate implements, strongest first.
+pub const SUPPORTED_SASL: &[&str] = &["CRAM-MD5", "PLAIN", "LOGIN"];
+
+/// What the server offered, as far as the choice of login method is concerned.
+#[derive(Debug, Clone, Copy)]
+pub struct Offer<'a> {
+    /// The server's capabilities, if it answered `CAPA`.
+    pub capabilities: Option<&'a Capabilities>,
+    /// The APOP timestamp from the greeting, if there was one.
+    pub apop_timestamp: Option<&'a str>,
+    /// Whether the connection is encrypted (TLS).
+    pub encrypted: bool,
+}
+
+/// Picks the login method: the requested one, or for [`AuthMethod::Auto`] the strongest one
+/// offered, in the order CRAM-MD5, APOP, PLAIN, LOGIN, USER/PASS.
+///
+/// Methods that send the password itself are refused on an unencrypted connection unless
+/// `allow_cleartext` is set: that is a [`crate::ErrorKind::Usage`] error naming the way out.
+pub fn choose(requested: &AuthMethod, offer: Offer<'_>, allow_cleartext: bool) -> Result<AuthMethod> {
+    let cleartext_ok = offer.encrypted || allow_cleartext;
+    let method = match requested {
+        AuthMethod::Auto => {
+            let caps = offer.capabilities;
+            let sasl = |m: &str| caps.is_some_and(|c| c.has_sasl(m));
+            let mut candidates: Vec<AuthMethod> = Vec::new();
+            for m in SUPPORTED_SASL {
+                if sasl(m) {
+                    candidates.push(AuthMethod::Sasl((*m).to_owned()));
+                }
+                if *m == "CRAM-MD5" && offer.apop_timestamp.is_some() {
+                    candidates.push(AuthMethod::Apop);
+                }
+            }
+            // USER/PASS is always available on servers without CAPA (RFC 1939); with CAPA it
+            // should be advertised, but many servers forget, so it is the last resort either way.
+            candidates.push(AuthMethod::UserPass);
+            let usable = candidates.iter().find(|m| cleartext_ok || !m.exposes_secret());
+            match usable {
+                Some(m) => m.clone(),
+                None => return Err(cleartext_refused(&candidates[0])),
+            }
+        }
+        AuthMethod::Apop => {
+            if offer.apop_timestamp.is_none() {
+                return Err(Error::auth("the server's greeting has no APOP timestamp, so APOP is not available"));
+            }
+            AuthMethod::Apop
+        }
+        other => other.clone(),
+    };
+    if method.exposes_secret() && !cleartext_ok {
+        return Err(cleartext_refused(&method));
+    }
+    Ok(method)
+}
+
+fn cleartext_refused(method: &AuthMethod) -> Error {
+    Error::usage(format!(
+        "refusing to send the password in cleartext ({method}) over an unencrypted connection; \
+         use TLS, or explicitly allow cleartext authentication"
+    ))
+}
+
+/// Builds the SASL mechanism `name` for `credentials`.
+pub fn mechanism(name: &str, credentials: &Credentials) -> Result<Box<dyn Mechanism>> {
+    let user = credentials.user.clone();
+    let secret = credentials.secret.clone();
+    Ok(match name.to_ascii_uppercase().as_str() {
+        "PLAIN" => Box::new(Plain::new(user, secret)),
+        "LOGIN" => Box::new(Login::new(user, secret)),
+        "CRAM-MD5" => Box::new(CramMd5::new(user, secret)),
+        other => return Err(Error::usage(format!("the SASL mechanism {other} is not supported"))),
+    })
+}
+
+/// The APOP digest: lower-case hex MD5 of the greeting's timestamp followed by the secret.
+pub fn apop_digest(timestamp: &str, secret: &Secret) -> String {
+    let mut md5 = Md5::new();
+    md5.update(timestamp.as_bytes());
+    md5.update(secret.expose().as_bytes());
+    hex(&md5.finalize())
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn caps(sasl: &[&str]) -> Capabilities {
+        Capabilities { sasl: sasl.iter().map(|s| s.to_string()).collect(), user: true, ..Default::default() }
+    }
+
+    #[test]
+    fn auto_prefers_the_strongest() {
+        let c = caps(&["PLAIN", "LOGIN", "CRAM-MD5"]);
+        let offer = Offer { capabilities: Some(&c), apop_timestamp: Some("<1@x>"), encrypted: false };
+        assert_eq!(choose(&AuthMethod::Auto, offer, false).unwrap(), AuthMethod::Sasl("CRAM-MD5".into()));
+        let c = caps(&["PLAIN", "LOGIN"]);
+        let offer = Offer { capabilities: Some(&c), apop_timestamp: Some("<1@x>"), encrypted: false };
+        assert_eq!(choose(&AuthMethod::Auto, offer, false).unwrap(), AuthMethod::Apop);
+        let offer = Offer { capabilities: Some(&c), apop_timestamp: None, encrypted: true };
+        assert_eq!(choose(&AuthMethod::Auto, offer, false).unwrap(), AuthMethod::Sasl("PLAIN".into()));
+        let offer = Offer { capabilities: None, apop_timestamp: None, encrypted: true };
+        assert_eq!(choose(&AuthMethod::Auto, offer, false).unwrap(), AuthMethod::UserPass);
+    }
+
+    #[test]
+    fn cleartext_needs_tls_or_consent() {
+        let c = caps(&["PLAIN", "LOGIN"]);
+        let plain = Offer { capabilities: Some(&c), apop_timestamp: None, encrypted: false };
+        let err = choose(&AuthMethod::Auto, plain, false).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert!(err.to_string().contains("unencrypted"), "{err}");
+        assert_eq!(choose(&AuthMethod::Auto, plain, true).unwrap(), AuthMethod::Sasl("PLAIN".into()));
+        assert!(choose(&AuthMethod::UserPass, plain, false).is_err());
+        assert!(choose(&AuthMethod::Sasl("LOGIN".into()), plain, false).is_err());
+        // CRAM-MD5 never sends the password, so it is fine without TLS.
+        assert!(choose(&AuthMethod::Sasl("CRAM-MD5".into()), plain, false).is_ok());
+    }
+
+    #[test]
+    fn apop_needs_a_timestamp() {
+        let offer = Offer { capabilities: None, apop_timestamp: None, encrypted: false };
+        assert_eq!(choose(&AuthMethod::Apop, offer, false).unwrap_err().kind(), ErrorKind::Auth);
+    }
+
+    #[test]
+    fn method_names() {
+        assert_eq!(AuthMethod::parse("auto").unwrap(), AuthMethod::Auto);
+        assert_eq!(AuthMethod::parse("cram-md5").unwrap(), AuthMethod::Sasl("CRAM-MD5".into()));
+        assert_eq!(AuthMethod::parse("User").unwrap(), AuthMethod::UserPass);
+        assert_eq!(AuthMethod::parse("GSSAPI").unwrap_err().kind(), ErrorKind::Usage);
+    }
+
+    #[test]
+    fn credentials_do_not_print_the_password() {
+        let c = Credentials::new("alice", "s3cret");
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
+}

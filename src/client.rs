@@ -1,0 +1,622 @@
+//! The async POP3 client: pumps bytes between a [`Transport`] and the sans-I/O [`Engine`].
+//!
+//! The client owns a read buffer; message data is handed to callers as slices of it (see
+//! [`MessageStream`]) or moved into one `Vec` per message, never copied twice. Timeouts come
+//! from the runtime's [`Timer`]: every wait for the server is bounded by
+//! [`ClientConfig::reply_timeout`].
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::auth::{self, AuthMethod, Credentials, Offer};
+use crate::engine::{
+    self, CommandId, Engine, Event, Greeting, ListEntry, Listing, Reply, Stat, Stats, UidEntry,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::{Capabilities, Command, MsgNum, StatusText};
+use crate::transport::{with_timeout, Timer, TlsInfo, Transport};
+
+/// Client settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Engine settings: limits and pipelining.
+    pub engine: engine::Config,
+    /// The longest wait for the server to send anything while a reply is expected (and for a
+    /// write to complete). `None`: wait forever.
+    pub reply_timeout: Option<Duration>,
+    /// Size of the read buffer, which bounds the memory a streamed message uses.
+    pub read_buffer: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig { engine: engine::Config::default(), reply_timeout: Some(Duration::from_secs(60)), read_buffer: 64 * 1024 }
+    }
+}
+
+/// How to log in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoginOptions {
+    /// The method, or [`AuthMethod::Auto`] for the strongest one offered.
+    pub method: AuthMethod,
+    /// Allow methods that send the password itself (USER/PASS, PLAIN, LOGIN) over a connection
+    /// without TLS. Off by default: anyone on the path could read the password.
+    pub allow_cleartext: bool,
+}
+
+/// A connected POP3 session over transport `T`.
+pub struct Client<T: Transport> {
+    engine: Engine,
+    transport: T,
+    timer: Rc<dyn Timer>,
+    config: ClientConfig,
+    buf: Vec<u8>,
+    /// Unconsumed input is `buf[start..end]`.
+    start: usize,
+    end: usize,
+    greeting: Greeting,
+    /// The server answered `-ERR` to `CAPA`: it is a plain RFC 1939 server.
+    capa_unsupported: bool,
+}
+
+impl<T: Transport> std::fmt::Debug for Client<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("engine", &self.engine).finish_non_exhaustive()
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// Starts a session on a connected `transport`: waits for the server's greeting.
+    pub async fn connect(transport: T, timer: Rc<dyn Timer>, config: ClientConfig) -> Result<Client<T>> {
+        let buffer = config.read_buffer.max(config.engine.limits.max_line + 4096);
+        let mut client = Client {
+            engine: Engine::new(config.engine),
+            transport,
+            timer,
+            config,
+            buf: vec![0; buffer],
+            start: 0,
+            end: 0,
+            greeting: Greeting { status: StatusText::default(), apop_timestamp: None },
+            capa_unsupported: false,
+        };
+        let mut greeting = None;
+        let result = client
+            .drive(|event| {
+                if let Event::Greeting(g) = event {
+                    greeting = Some(g);
+                    return Ok(true);
+                }
+                Ok(false)
+            })
+            .await;
+        if let Err(e) = result {
+            let _ = client.transport.close().await;
+            return Err(e);
+        }
+        client.greeting = greeting.expect("drive stops at the greeting");
+        Ok(client)
+    }
+
+    // ----- getters -----
+
+    /// The server's greeting.
+    pub fn greeting(&self) -> &Greeting {
+        &self.greeting
+    }
+
+    /// The capabilities last learned with `CAPA` (see [`Client::capa`]), if still valid.
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.engine.capabilities()
+    }
+
+    /// The session state.
+    pub fn state(&self) -> engine::State {
+        self.engine.state()
+    }
+
+    /// The TLS session protecting the connection, if any.
+    pub fn tls_info(&self) -> Option<TlsInfo> {
+        self.transport.tls_info()
+    }
+
+    /// Counters: commands, round trips, bytes.
+    pub fn stats(&self) -> Stats {
+        self.engine.stats()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The transport, for inspection.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    // ----- commands -----
+
+    /// Asks the server for its capabilities. `None` when the server does not support `CAPA`
+    /// (plain RFC 1939); every command still works then, one at a time.
+    pub async fn capa(&mut self) -> Result<Option<Capabilities>> {
+        if self.capa_unsupported {
+            return Ok(None);
+        }
+        match self.simple(Command::Capa).await {
+            Ok(Reply::Capabilities(caps)) => Ok(Some(caps)),
+            Ok(other) => Err(unexpected(&other)),
+            Err(e) if e.kind() == ErrorKind::Server => {
+                self.capa_unsupported = true;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Upgrades the connection to TLS with `STLS` (RFC 2595), then asks for the capabilities
+    /// again, since they may differ over TLS.
+    pub async fn stls(&mut self) -> Result<()> {
+        if self.transport.tls_info().is_some() {
+            return Err(Error::usage("the connection is already encrypted"));
+        }
+        self.simple(Command::Stls).await.map_err(|e| match e.kind() {
+            ErrorKind::Server => Error::from_server(
+                ErrorKind::Tls,
+                "the server refused STLS",
+                e.response_code().cloned(),
+                e.server_text().unwrap_or_default(),
+            ),
+            _ => e,
+        })?;
+        // Anything already received after the +OK came before the handshake: a STARTTLS
+        // injection attempt. The engine refuses it; check here too, before touching TLS.
+        if self.start != self.end {
+            let e = self.engine.handle_input(&self.buf[self.start..self.end]).err().unwrap_or_else(|| {
+                Error::tls("the server sent data after accepting STLS (STARTTLS injection)")
+            });
+            let _ = self.transport.close().await;
+            return Err(e);
+        }
+        if let Err(e) = self.transport.start_tls().await {
+            let e = self.engine.handle_transport_error(e);
+            let _ = self.transport.close().await;
+            return Err(e);
+        }
+        self.engine.tls_started();
+        self.capa_unsupported = false;
+        self.capa().await?;
+        Ok(())
+    }
+
+    /// Switches the session to UTF-8 (RFC 6856), before login.
+    pub async fn utf8(&mut self) -> Result<()> {
+        self.simple(Command::Utf8).await.map(drop)
+    }
+
+    /// Logs in, choosing the method as [`LoginOptions`] says. Asks for the capabilities before
+    /// (to choose) and after (they may change once logged in). Returns the method used.
+    pub async fn login(&mut self, credentials: &Credentials, options: &LoginOptions) -> Result<AuthMethod> {
+        if self.engine.capabilities().is_none() {
+            self.capa().await?;
+        }
+        let offer = Offer {
+            capabilities: self.engine.capabilities(),
+            apop_timestamp: self.greeting.apop_timestamp.as_deref(),
+            encrypted: self.transport.tls_info().is_some(),
+        };
+        let method = auth::choose(&options.method, offer, options.allow_cleartext)?;
+        match &method {
+            AuthMethod::UserPass => {
+                self.simple(Command::user(&credentials.user)?).await?;
+                self.simple(Command::pass(&credentials.secret)?).await?;
+            }
+            AuthMethod::Apop => {
+                let timestamp = self.greeting.apop_timestamp.clone().expect("choose checked the timestamp");
+                self.simple(Command::apop(&credentials.user, &timestamp, &credentials.secret)?).await?;
+            }
+            AuthMethod::Sasl(name) => {
+                let id = self.engine.authenticate(auth::mechanism(name, credentials)?)?;
+                self.wait_for(id).await?;
+            }
+            AuthMethod::Auto => unreachable!("choose resolves Auto"),
+        }
+        self.capa().await?;
+        Ok(method)
+    }
+
+    /// `STAT`: the number of messages and their total size.
+    pub async fn stat(&mut self) -> Result<Stat> {
+        match self.simple(Command::Stat).await? {
+            Reply::Stat(stat) => Ok(stat),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `LIST`: every message with its size (a hint).
+    pub async fn list(&mut self) -> Result<Listing<ListEntry>> {
+        match self.simple(Command::List(None)).await? {
+            Reply::List(listing) => Ok(listing),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `LIST n`.
+    pub async fn list_one(&mut self, msg: MsgNum) -> Result<ListEntry> {
+        match self.simple(Command::List(Some(msg))).await? {
+            Reply::ListOne(entry) => Ok(entry),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `UIDL`: every message with its unique id.
+    pub async fn uidl(&mut self) -> Result<Listing<UidEntry>> {
+        match self.simple(Command::Uidl(None)).await? {
+            Reply::Uidl(listing) => Ok(listing),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `UIDL n`.
+    pub async fn uidl_one(&mut self, msg: MsgNum) -> Result<UidEntry> {
+        match self.simple(Command::Uidl(Some(msg))).await? {
+            Reply::UidlOne(entry) => Ok(entry),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `DELE n`: marks a message for deletion when the session ends with `QUIT`.
+    pub async fn dele(&mut self, msg: MsgNum) -> Result<()> {
+        self.simple(Command::Dele(msg)).await.map(drop)
+    }
+
+    /// `RSET`: unmarks every message marked for deletion.
+    pub async fn rset(&mut self) -> Result<()> {
+        self.simple(Command::Rset).await.map(drop)
+    }
+
+    /// `NOOP`: keeps the connection alive.
+    pub async fn noop(&mut self) -> Result<()> {
+        self.simple(Command::Noop).await.map(drop)
+    }
+
+    /// `RETR n`: the whole message, unstuffed, in one buffer.
+    pub async fn retr(&mut self, msg: MsgNum) -> Result<Vec<u8>> {
+        self.fetch(Command::Retr(msg)).await
+    }
+
+    /// `TOP n lines`: the headers and the first `lines` lines of the body.
+    pub async fn top(&mut self, msg: MsgNum, lines: u32) -> Result<Vec<u8>> {
+        self.fetch(Command::Top(msg, lines)).await
+    }
+
+    /// `RETR n` as a stream of chunks borrowed from the read buffer: memory stays bounded by
+    /// the buffer size whatever the message size.
+    pub async fn retr_stream(&mut self, msg: MsgNum) -> Result<MessageStream<'_, T>> {
+        self.stream(Command::Retr(msg)).await
+    }
+
+    /// `TOP n lines` as a stream of chunks.
+    pub async fn top_stream(&mut self, msg: MsgNum, lines: u32) -> Result<MessageStream<'_, T>> {
+        self.stream(Command::Top(msg, lines)).await
+    }
+
+    /// Retrieves several messages, pipelined when the server allows it, calling `on_message`
+    /// for each in order as it completes. A message the server refuses, or one over the size
+    /// limit, is passed as an `Err` and the others continue. If `on_message` fails, commands
+    /// not yet sent are dropped, the replies already on their way are read and discarded, and
+    /// its error is returned.
+    pub async fn retr_many<F>(&mut self, msgs: &[MsgNum], mut on_message: F) -> Result<()>
+    where
+        F: FnMut(MsgNum, Result<Vec<u8>>) -> Result<()>,
+    {
+        self.fetch_many(msgs.iter().map(|&m| (m, Command::Retr(m))).collect(), &mut on_message).await
+    }
+
+    /// Like [`Client::retr_many`] with `TOP n lines` (headers for a message list).
+    pub async fn top_many<F>(&mut self, msgs: &[MsgNum], lines: u32, mut on_message: F) -> Result<()>
+    where
+        F: FnMut(MsgNum, Result<Vec<u8>>) -> Result<()>,
+    {
+        self.fetch_many(msgs.iter().map(|&m| (m, Command::Top(m, lines))).collect(), &mut on_message).await
+    }
+
+    /// Marks several messages for deletion, pipelined. Returns one result per message.
+    pub async fn dele_many(&mut self, msgs: &[MsgNum]) -> Result<Vec<Result<()>>> {
+        let ids = msgs.iter().map(|&m| self.engine.send(Command::Dele(m))).collect::<Result<Vec<_>>>()?;
+        let mut results: Vec<Option<Result<()>>> = vec![None; ids.len()];
+        let mut remaining = ids.len();
+        self.drive(|event| {
+            if let Event::Done { id, result } = event {
+                if let Some(i) = ids.iter().position(|x| *x == id) {
+                    results[i] = Some(result.map(drop));
+                    remaining -= 1;
+                }
+            }
+            Ok(remaining == 0)
+        })
+        .await?;
+        Ok(results.into_iter().map(|r| r.expect("every DELE answered")).collect())
+    }
+
+    /// Ends the session with `QUIT`: the server deletes the messages marked for deletion, then
+    /// the connection is closed. An error means the deletions may not have happened.
+    pub async fn quit(mut self) -> Result<()> {
+        let result = self.simple(Command::Quit).await.map(drop);
+        let _ = self.transport.close().await;
+        result
+    }
+
+    /// Closes the connection without `QUIT`: nothing marked for deletion is deleted.
+    pub async fn close(mut self) -> Result<()> {
+        self.transport.close().await
+    }
+
+    // ----- driving the engine -----
+
+    async fn simple(&mut self, command: Command) -> Result<Reply> {
+        let id = self.engine.send(command)?;
+        self.wait_for(id).await
+    }
+
+    async fn wait_for(&mut self, target: CommandId) -> Result<Reply> {
+        let mut outcome = None;
+        self.drive(|event| {
+            if let Event::Done { id, result } = event {
+                if id == target {
+                    outcome = Some(result);
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+        .await?;
+        outcome.expect("drive stops at the target")
+    }
+
+    async fn fetch(&mut self, command: Command) -> Result<Vec<u8>> {
+        let id = self.engine.send(command)?;
+        let mut message = Vec::new();
+        let mut outcome = None;
+        self.drive(|event| {
+            match event {
+                Event::MessageStart { id: got, status } if got == id => {
+                    message.reserve(octets_hint(&status).unwrap_or(0).min(PREALLOCATE_MAX) as usize);
+                }
+                Event::MessageData { id: got, data } if got == id => message.extend_from_slice(data),
+                Event::Done { id: got, result } if got == id => {
+                    outcome = Some(result);
+                    return Ok(true);
+                }
+                _ => {}
+            }
+            Ok(false)
+        })
+        .await?;
+        outcome.expect("drive stops at the target")?;
+        Ok(message)
+    }
+
+    async fn fetch_many(
+        &mut self,
+        commands: Vec<(MsgNum, Command)>,
+        on_message: &mut dyn FnMut(MsgNum, Result<Vec<u8>>) -> Result<()>,
+    ) -> Result<()> {
+        let mut pending: std::collections::VecDeque<(CommandId, MsgNum)> = std::collections::VecDeque::new();
+        for (msg, command) in commands {
+            match self.engine.send(command) {
+                Ok(id) => pending.push_back((id, msg)),
+                Err(e) => {
+                    self.engine.cancel_queued();
+                    return Err(e);
+                }
+            }
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut message = Vec::new();
+        let mut sink_error: Option<Error> = None;
+        let result = self
+            .drive_with_engine(|engine, event| {
+                let Some(&(current, msg)) = pending.front() else { return Ok(true) };
+                match event {
+                    Event::MessageStart { id, status } if id == current => {
+                        message = Vec::with_capacity(octets_hint(&status).unwrap_or(0).min(PREALLOCATE_MAX) as usize);
+                    }
+                    Event::MessageData { id, data } if id == current => {
+                        if sink_error.is_none() {
+                            message.extend_from_slice(data);
+                        }
+                    }
+                    Event::Done { id, result } if id == current => {
+                        pending.pop_front();
+                        let body = std::mem::take(&mut message);
+                        if sink_error.is_none() {
+                            if let Err(e) = on_message(msg, result.map(|_| body)) {
+                                sink_error = Some(e);
+                                let cancelled = engine.cancel_queued();
+                                pending.retain(|(id, _)| !cancelled.contains(id));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                Ok(pending.is_empty())
+            })
+            .await;
+        result?;
+        match sink_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    async fn stream(&mut self, command: Command) -> Result<MessageStream<'_, T>> {
+        let id = self.engine.send(command)?;
+        let mut status = None;
+        let mut failure = None;
+        self.drive(|event| {
+            match event {
+                Event::MessageStart { id: got, status: s } if got == id => {
+                    status = Some(s);
+                    return Ok(true);
+                }
+                Event::Done { id: got, result } if got == id => {
+                    failure = Some(result.err().unwrap_or_else(|| Error::protocol("message ended before it started")));
+                    return Ok(true);
+                }
+                _ => {}
+            }
+            Ok(false)
+        })
+        .await?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let status = status.expect("drive stops at the start");
+        Ok(MessageStream { octets_hint: octets_hint(&status), client: self, id, finished: false, received: 0 })
+    }
+
+    /// Writes what the engine wants sent.
+    async fn flush(&mut self) -> Result<()> {
+        while let Some(bytes) = self.engine.poll_transmit() {
+            let written = with_timeout(&*self.timer, self.config.reply_timeout, self.transport.write(&bytes)).await;
+            match written {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Err(self.engine.handle_transport_error(e)),
+                None => {
+                    let e = self.engine.handle_timeout();
+                    let _ = self.transport.close().await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads more bytes into the buffer, bounded by the reply timeout.
+    async fn fill(&mut self) -> Result<()> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            // Cannot happen with a buffer larger than the line limit; guard anyway.
+            return Err(self.engine.handle_transport_error(Error::limit("the read buffer is full")));
+        }
+        let read = with_timeout(&*self.timer, self.config.reply_timeout, self.transport.read(&mut self.buf[self.end..])).await;
+        match read {
+            Some(Ok(0)) => {
+                self.engine.handle_eof()?;
+                Err(Error::closed("the server closed the connection"))
+            }
+            Some(Ok(n)) => {
+                self.end += n;
+                Ok(())
+            }
+            Some(Err(e)) => Err(self.engine.handle_transport_error(e)),
+            None => {
+                let e = self.engine.handle_timeout();
+                let _ = self.transport.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends what is queued and feeds input to the engine, passing each event to `handle`,
+    /// until `handle` returns `true`.
+    async fn drive<F>(&mut self, mut handle: F) -> Result<()>
+    where
+        F: FnMut(Event<'_>) -> Result<bool>,
+    {
+        self.drive_with_engine(|_, event| handle(event)).await
+    }
+
+    /// Like [`Client::drive`], also giving `handle` the engine (to cancel queued commands).
+    async fn drive_with_engine<F>(&mut self, mut handle: F) -> Result<()>
+    where
+        F: FnMut(&mut Engine, Event<'_>) -> Result<bool>,
+    {
+        loop {
+            self.flush().await?;
+            loop {
+                let (used, event) = self.engine.handle_input(&self.buf[self.start..self.end])?;
+                self.start += used;
+                let Some(event) = event else { break };
+                if handle(&mut self.engine, event)? {
+                    return Ok(());
+                }
+            }
+            if !self.engine.expects_reply() && self.engine.pending() == 0 {
+                return Err(Error::protocol("internal: waiting for a reply that was never requested"));
+            }
+            self.flush().await?;
+            self.fill().await?;
+        }
+    }
+}
+
+/// Pre-allocation from the server's size hint is capped: hints are not to be trusted.
+const PREALLOCATE_MAX: u64 = 16 * 1024 * 1024;
+
+/// The size in `+OK 1234 octets`, if the server said so (a hint only).
+fn octets_hint(status: &StatusText) -> Option<u64> {
+    status.text.split_ascii_whitespace().next()?.parse().ok()
+}
+
+fn unexpected(reply: &Reply) -> Error {
+    Error::protocol(format!("internal: unexpected reply {reply:?}"))
+}
+
+/// A message being received, chunk by chunk. Drop it early to abandon the message: the rest
+/// is read and discarded before the next command's reply.
+pub struct MessageStream<'c, T: Transport> {
+    client: &'c mut Client<T>,
+    id: CommandId,
+    finished: bool,
+    received: u64,
+    octets_hint: Option<u64>,
+}
+
+impl<T: Transport> MessageStream<'_, T> {
+    /// The size the server announced in its `+OK` line, if any. A hint: servers get it wrong.
+    pub fn octets_hint(&self) -> Option<u64> {
+        self.octets_hint
+    }
+
+    /// Octets received so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// The next piece of the message, or `None` at its end. An error (connection closed,
+    /// timeout, size limit) means the message is incomplete.
+    pub async fn next_chunk(&mut self) -> Result<Option<&[u8]>> {
+        if self.finished {
+            return Ok(None);
+        }
+        let client = &mut *self.client;
+        loop {
+            client.flush().await?;
+            let (used, event) = client.engine.handle_input(&client.buf[client.start..client.end])?;
+            client.start += used;
+            match event {
+                Some(Event::MessageData { id, data }) if id == self.id => {
+                    let offset = data.as_ptr() as usize - client.buf.as_ptr() as usize;
+                    let len = data.len();
+                    self.received += len as u64;
+                    return Ok(Some(&client.buf[offset..offset + len]));
+                }
+                Some(Event::Done { id, result }) if id == self.id => {
+                    self.finished = true;
+                    result?;
+                    return Ok(None);
+                }
+                Some(_) => {}
+                None => client.fill().await?,
+            }
+        }
+    }
+}

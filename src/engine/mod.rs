@@ -1,0 +1,833 @@
+//! The sans-I/O POP3 session: bytes in, events and bytes out.
+//!
+//! The [`Engine`] never touches a socket, a clock or an async runtime. Its owner (the async
+//! [`crate::client::Client`], a test, or any other driver):
+//! 1. queues commands with [`Engine::send`] or [`Engine::authenticate`], getting a
+//!    [`CommandId`] back;
+//! 2. writes whatever [`Engine::poll_transmit`] hands out;
+//! 3. feeds received bytes to [`Engine::handle_input`], which returns one [`Event`] at a time
+//!    (the greeting, pieces of a message, or a finished command with its [`Reply`]);
+//! 4. reports the end of the stream or a timeout with [`Engine::handle_eof`] and
+//!    [`Engine::handle_timeout`].
+//!
+//! The engine decides what goes on the wire and when: replies are matched to commands in a
+//! FIFO that also decides how each reply is framed; commands are pipelined (up to
+//! [`Config::max_in_flight`]) only when the server advertised `PIPELINING`, and never across
+//! authentication, `STLS` or `QUIT`. A fatal error is sticky: every later call returns it.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use zeroize::Zeroizing;
+
+use crate::auth::Mechanism;
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::{
+    describe_line, BlockKind, Capabilities, Command, Decoder, Frame, Limits, MsgNum, ReplyShape, StatusLine,
+    StatusText,
+};
+
+/// Engine settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Bounds on what the server may send.
+    pub limits: Limits,
+    /// The most commands in flight at once when pipelining. Commands are tiny, so this bounds
+    /// the number of replies the server may be writing ahead, not the bytes we write.
+    pub max_in_flight: usize,
+    /// Pipeline when the server advertises `PIPELINING`. Off: always one command at a time.
+    pub pipelining: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { limits: Limits::default(), max_in_flight: 32, pipelining: true }
+    }
+}
+
+/// Identifies a queued command; the matching [`Event::Done`] carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CommandId(u64);
+
+impl fmt::Display for CommandId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// The RFC 1939 session states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Waiting for the server's greeting.
+    Greeting,
+    /// Greeted; not logged in yet.
+    Authorization,
+    /// Logged in; the mailbox is open.
+    Transaction,
+    /// `QUIT` was sent from the transaction state; the server is applying deletions.
+    Update,
+    /// The session is over.
+    Closed,
+}
+
+/// The server's greeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Greeting {
+    /// The greeting text (and response code, rarely).
+    pub status: StatusText,
+    /// The `<...>` timestamp that enables APOP, when present.
+    pub apop_timestamp: Option<String>,
+}
+
+/// The answer to `STAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Number of messages in the mailbox (not counting those marked deleted).
+    pub count: u32,
+    /// Their total size in octets, as the server counts it (a hint).
+    pub size: u64,
+}
+
+/// One line of `LIST`: a message and its size. Sizes are hints: some servers count LF line
+/// endings, some are simply wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListEntry {
+    /// The message number.
+    pub msg: MsgNum,
+    /// The size the server reports, in octets.
+    pub size: u64,
+}
+
+/// One line of `UIDL`: a message and its unique id, stable across sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UidEntry {
+    /// The message number.
+    pub msg: MsgNum,
+    /// The unique id (1 to 70 printable characters per RFC 1939; kept as sent).
+    pub uid: String,
+}
+
+/// The lines of a multi-line listing, and lines that could not be parsed (kept for reporting,
+/// never silently dropped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing<T> {
+    /// The parsed entries, in server order.
+    pub entries: Vec<T>,
+    /// Lines that did not parse, verbatim (lossy UTF-8).
+    pub malformed: Vec<String>,
+}
+
+impl<T> Default for Listing<T> {
+    fn default() -> Self {
+        Listing { entries: Vec::new(), malformed: Vec::new() }
+    }
+}
+
+/// The successful outcome of a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// A plain `+OK` (USER, PASS, APOP, AUTH, DELE, RSET, NOOP, STLS, UTF8, QUIT).
+    Ok(StatusText),
+    /// `STAT`.
+    Stat(Stat),
+    /// `LIST`.
+    List(Listing<ListEntry>),
+    /// `LIST n`.
+    ListOne(ListEntry),
+    /// `UIDL`.
+    Uidl(Listing<UidEntry>),
+    /// `UIDL n`.
+    UidlOne(UidEntry),
+    /// `CAPA`.
+    Capabilities(Capabilities),
+    /// The end of a `RETR` or `TOP` message, whose data came as [`Event::MessageData`].
+    MessageEnd,
+}
+
+/// Something the engine has to tell its driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// The server greeted us.
+    Greeting(Greeting),
+    /// A `RETR` or `TOP` was accepted; its message data follows.
+    MessageStart {
+        /// The command.
+        id: CommandId,
+        /// The `+OK` line (often `+OK 1234 octets`, a hint at best).
+        status: StatusText,
+    },
+    /// A piece of the message being received, unstuffed, borrowed from the input.
+    MessageData {
+        /// The command.
+        id: CommandId,
+        /// The bytes.
+        data: &'a [u8],
+    },
+    /// A command finished: with its reply, or with the server's `-ERR` as an error of kind
+    /// [`ErrorKind::Server`] (or [`ErrorKind::Auth`] for login commands).
+    Done {
+        /// The command.
+        id: CommandId,
+        /// Its outcome.
+        result: Result<Reply>,
+    },
+}
+
+/// Counters for benchmarks and diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Commands sent.
+    pub commands: u64,
+    /// Times the client sent something while it was not waiting for any reply, plus SASL
+    /// exchanges: the number of network round trips the session cost.
+    pub round_trips: u64,
+    /// Octets received.
+    pub bytes_in: u64,
+    /// Octets sent.
+    pub bytes_out: u64,
+}
+
+/// The reply a command expects, with what the engine needs to interpret it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Capa,
+    Stls,
+    Utf8,
+    User,
+    Login,
+    Stat,
+    List,
+    ListOne,
+    Uidl,
+    UidlOne,
+    Message,
+    Quit,
+    Other,
+}
+
+impl Kind {
+    fn of(command: &Command) -> Kind {
+        match command {
+            Command::Capa => Kind::Capa,
+            Command::Stls => Kind::Stls,
+            Command::Utf8 => Kind::Utf8,
+            Command::User(_) => Kind::User,
+            Command::Pass(_) | Command::Apop { .. } | Command::Auth { .. } => Kind::Login,
+            Command::Stat => Kind::Stat,
+            Command::List(None) => Kind::List,
+            Command::List(Some(_)) => Kind::ListOne,
+            Command::Uidl(None) => Kind::Uidl,
+            Command::Uidl(Some(_)) => Kind::UidlOne,
+            Command::Retr(_) | Command::Top(..) => Kind::Message,
+            Command::Quit => Kind::Quit,
+            _ => Kind::Other,
+        }
+    }
+}
+
+struct Sasl {
+    mechanism: Box<dyn Mechanism>,
+    /// An initial response too long for the command line, sent as the first continuation.
+    deferred_initial: Option<Zeroizing<Vec<u8>>>,
+    /// Set when the client cancelled the exchange with `*`; reported instead of the `-ERR`.
+    failure: Option<Error>,
+}
+
+/// A list reply being collected.
+enum Collecting {
+    Capabilities(Capabilities),
+    List(Listing<ListEntry>),
+    Uidl(Listing<UidEntry>),
+}
+
+struct Queued {
+    id: CommandId,
+    command: Command,
+    sasl: Option<Sasl>,
+}
+
+struct InFlight {
+    id: CommandId,
+    /// The command as a log would show it (secrets masked), for error messages.
+    label: String,
+    kind: Kind,
+    shape: ReplyShape,
+    barrier: bool,
+    sasl: Option<Sasl>,
+    collecting: Option<Collecting>,
+}
+
+/// The sans-I/O session. See the module documentation.
+pub struct Engine {
+    config: Config,
+    state: State,
+    decoder: Decoder,
+    queued: VecDeque<Queued>,
+    in_flight: VecDeque<InFlight>,
+    outbox: Zeroizing<Vec<u8>>,
+    next_id: u64,
+    greeting: Option<Greeting>,
+    capabilities: Option<Capabilities>,
+    /// Capabilities were learned before a login or TLS upgrade and may no longer hold.
+    capabilities_stale: bool,
+    /// `STLS` was accepted: no byte may arrive until the TLS handshake is done.
+    awaiting_tls: bool,
+    utf8: bool,
+    fatal: Option<Error>,
+    stats: Stats,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("state", &self.state)
+            .field("queued", &self.queued.len())
+            .field("in_flight", &self.in_flight.len())
+            .field("fatal", &self.fatal)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// A new session, waiting for the server's greeting.
+    pub fn new(config: Config) -> Self {
+        Engine {
+            decoder: Decoder::new(config.limits),
+            config,
+            state: State::Greeting,
+            queued: VecDeque::new(),
+            in_flight: VecDeque::new(),
+            outbox: Zeroizing::new(Vec::new()),
+            next_id: 0,
+            greeting: None,
+            capabilities: None,
+            capabilities_stale: false,
+            awaiting_tls: false,
+            utf8: false,
+            fatal: None,
+            stats: Stats::default(),
+        }
+    }
+
+    // ----- getters -----
+
+    /// The session state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The greeting, once received.
+    pub fn greeting(&self) -> Option<&Greeting> {
+        self.greeting.as_ref()
+    }
+
+    /// The capabilities from the last `CAPA`, unless a login or TLS upgrade made them stale.
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        if self.capabilities_stale {
+            None
+        } else {
+            self.capabilities.as_ref()
+        }
+    }
+
+    /// Whether commands are being pipelined now.
+    pub fn is_pipelining(&self) -> bool {
+        self.config.pipelining && !self.capabilities_stale && self.capabilities.as_ref().is_some_and(|c| c.pipelining)
+    }
+
+    /// Whether `UTF8` was accepted (RFC 6856).
+    pub fn is_utf8(&self) -> bool {
+        self.utf8
+    }
+
+    /// Whether the engine waits for the driver to finish a TLS handshake ([`Engine::tls_started`]).
+    pub fn is_awaiting_tls(&self) -> bool {
+        self.awaiting_tls
+    }
+
+    /// Commands queued or in flight.
+    pub fn pending(&self) -> usize {
+        self.queued.len() + self.in_flight.len()
+    }
+
+    /// Whether a reply is expected from the server.
+    pub fn expects_reply(&self) -> bool {
+        self.state == State::Greeting || !self.in_flight.is_empty()
+    }
+
+    /// The fatal error that ended the session, if any.
+    pub fn fatal_error(&self) -> Option<&Error> {
+        self.fatal.as_ref()
+    }
+
+    /// Counters: commands, round trips, bytes.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    // ----- commands -----
+
+    /// Queues `command`. Fails at once, before anything is sent, if the command is not valid
+    /// in the current state.
+    pub fn send(&mut self, command: Command) -> Result<CommandId> {
+        self.check_usable()?;
+        if matches!(command, Command::Auth { .. }) {
+            return Err(Error::usage("use Engine::authenticate for AUTH, so the engine can answer the server's challenges"));
+        }
+        self.check_state_for(&command)?;
+        Ok(self.enqueue(command, None))
+    }
+
+    /// Queues `AUTH` with `mechanism`, whose challenges the engine answers itself.
+    pub fn authenticate(&mut self, mut mechanism: Box<dyn Mechanism>) -> Result<CommandId> {
+        self.check_usable()?;
+        let name = mechanism.name().to_owned();
+        let initial = mechanism.initial_response()?;
+        let (command, deferred_initial) = match initial {
+            None => (Command::auth(&name, None)?, None),
+            Some(raw) => {
+                let encoded = crate::secret::Secret::new(BASE64.encode(raw.as_slice()));
+                match Command::auth(&name, Some(encoded)) {
+                    Ok(command) => (command, None),
+                    // Too long for one command line (RFC 5034 section 4): send the initial
+                    // response as the answer to the server's first, empty challenge.
+                    Err(e) if e.kind() == ErrorKind::Usage => (Command::auth(&name, None)?, Some(raw)),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        self.check_state_for(&command)?;
+        Ok(self.enqueue(command, Some(Sasl { mechanism, deferred_initial, failure: None })))
+    }
+
+    fn enqueue(&mut self, command: Command, sasl: Option<Sasl>) -> CommandId {
+        let id = CommandId(self.next_id);
+        self.next_id += 1;
+        self.queued.push_back(Queued { id, command, sasl });
+        id
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        if let Some(e) = &self.fatal {
+            return Err(e.clone());
+        }
+        if self.state == State::Closed || self.state == State::Update {
+            return Err(Error::usage("the session has ended"));
+        }
+        if self.queued.iter().any(|q| matches!(q.command, Command::Quit))
+            || self.in_flight.iter().any(|f| f.kind == Kind::Quit)
+        {
+            return Err(Error::usage("QUIT was already sent; the session is ending"));
+        }
+        Ok(())
+    }
+
+    fn check_state_for(&self, command: &Command) -> Result<()> {
+        let allowed = match self.state {
+            State::Greeting | State::Authorization => command.allowed_before_login(),
+            State::Transaction => command.allowed_after_login(),
+            State::Update | State::Closed => false,
+        };
+        if allowed {
+            return Ok(());
+        }
+        let why = if self.state == State::Transaction { "after login" } else { "before login" };
+        Err(Error::usage(format!("{} is not allowed {why}", command.keyword())))
+    }
+
+    /// Drops the commands queued but not yet sent, returning their ids. Commands in flight
+    /// are unaffected: their replies are on their way and will still be reported.
+    pub fn cancel_queued(&mut self) -> Vec<CommandId> {
+        self.queued.drain(..).map(|q| q.id).collect()
+    }
+
+    /// Bytes to write to the server now, if any. Writing them is the driver's job; the
+    /// buffer is wiped when dropped, since it may hold a password.
+    pub fn poll_transmit(&mut self) -> Option<Zeroizing<Vec<u8>>> {
+        if self.fatal.is_some() {
+            return None;
+        }
+        if self.state != State::Greeting && !self.awaiting_tls {
+            self.release_queued();
+        }
+        if self.outbox.is_empty() {
+            return None;
+        }
+        self.stats.bytes_out += self.outbox.len() as u64;
+        Some(std::mem::replace(&mut self.outbox, Zeroizing::new(Vec::new())))
+    }
+
+    /// Moves queued commands onto the wire, as far as the pipelining rules allow.
+    fn release_queued(&mut self) {
+        let window = if self.is_pipelining() { self.config.max_in_flight.max(1) } else { 1 };
+        // Top the window up only when it is half empty, so commands go out in batches.
+        if !self.in_flight.is_empty() && self.in_flight.len() > window / 2 {
+            return;
+        }
+        let was_waiting = !self.in_flight.is_empty();
+        let mut sent_any = false;
+        while let Some(next) = self.queued.front() {
+            let busy = !self.in_flight.is_empty();
+            let after_barrier = self.in_flight.back().is_some_and(|f| f.barrier);
+            if busy && (next.command.is_barrier() || after_barrier || self.in_flight.len() >= window) {
+                break;
+            }
+            let Queued { id, command, sasl } = self.queued.pop_front().expect("front exists");
+            command.encode_into(&mut self.outbox);
+            self.stats.commands += 1;
+            sent_any = true;
+            self.in_flight.push_back(InFlight {
+                id,
+                label: command.to_string(),
+                kind: Kind::of(&command),
+                shape: command.reply_shape(),
+                barrier: command.is_barrier(),
+                sasl,
+                collecting: None,
+            });
+        }
+        if sent_any && !was_waiting {
+            self.stats.round_trips += 1;
+        }
+    }
+
+    /// Tells the engine the TLS handshake after `STLS` succeeded: capabilities are forgotten
+    /// (they must be asked again, RFC 2595 section 4) and commands flow again.
+    pub fn tls_started(&mut self) {
+        self.awaiting_tls = false;
+        self.capabilities = None;
+        self.capabilities_stale = false;
+    }
+
+    // ----- input -----
+
+    /// Feeds bytes received from the server.
+    ///
+    /// Returns how many octets were used and the next event, if any. Call again with the
+    /// unused rest (`&input[used..]`) until it returns `None`; when `None` comes back with
+    /// octets unused, they are an incomplete line: keep them and pass them again in front of
+    /// the next bytes received.
+    pub fn handle_input<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Event<'a>>)> {
+        if let Some(e) = &self.fatal {
+            return Err(e.clone());
+        }
+        if self.awaiting_tls && !input.is_empty() {
+            return Err(self.fail(Error::tls(
+                "the server sent data after accepting STLS and before the TLS handshake \
+                 (a STARTTLS injection attempt); the connection is not trustworthy",
+            )));
+        }
+        let mut pos = 0;
+        loop {
+            let (used, frame) = match self.decoder.decode(&input[pos..]) {
+                Ok(decoded) => decoded,
+                Err(e) => return Err(self.fail(e)),
+            };
+            pos += used;
+            self.stats.bytes_in += used as u64;
+            let Some(frame) = frame else { return Ok((pos, None)) };
+            let event = match frame {
+                Frame::Line(line) => self.on_status_line(line)?,
+                Frame::ListLine(line) => {
+                    self.on_list_line(line);
+                    None
+                }
+                Frame::Data(data) => {
+                    let id = self.in_flight.front().expect("data belongs to a command").id;
+                    Some(Event::MessageData { id, data })
+                }
+                Frame::End { discarded } => Some(self.on_block_end(discarded)),
+            };
+            if event.is_some() {
+                return Ok((pos, event));
+            }
+            if self.awaiting_tls && pos < input.len() {
+                return Err(self.fail(Error::tls("the server sent data right after accepting STLS (STARTTLS injection)")));
+            }
+        }
+    }
+
+    /// Tells the engine the server closed the connection. Returns an error if a reply was
+    /// still expected: a message cut short is never reported as complete.
+    pub fn handle_eof(&mut self) -> Result<()> {
+        if let Some(e) = &self.fatal {
+            return Err(e.clone());
+        }
+        let error = if self.state == State::Greeting {
+            Some(Error::closed("the server closed the connection before greeting"))
+        } else if let Some(front) = self.in_flight.front() {
+            let what = if self.decoder.in_block() { "in the middle of the reply to" } else { "without answering" };
+            Some(Error::closed(format!("the server closed the connection {what} {}", front.label)))
+        } else if !self.decoder.is_idle() {
+            Some(Error::closed("the server closed the connection in the middle of a line"))
+        } else {
+            None
+        };
+        self.state = State::Closed;
+        match error {
+            Some(e) => Err(self.fail(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Tells the engine the driver gave up waiting for the server. The session is over.
+    pub fn handle_timeout(&mut self) -> Error {
+        if let Some(e) = &self.fatal {
+            return e.clone();
+        }
+        let error = match (self.state, self.in_flight.front()) {
+            (State::Greeting, _) => Error::timeout("the server did not send its greeting in time"),
+            (_, Some(front)) => Error::timeout(format!("the server did not answer {} in time", front.label)),
+            _ => Error::timeout("the connection timed out"),
+        };
+        self.fail(error)
+    }
+
+    /// Records a fatal error raised outside the engine (a transport failure), so later calls
+    /// report it too.
+    pub fn handle_transport_error(&mut self, error: Error) -> Error {
+        self.fail(error)
+    }
+
+    fn fail(&mut self, error: Error) -> Error {
+        self.state = State::Closed;
+        self.fatal = Some(error.clone());
+        error
+    }
+
+    fn on_status_line<'a>(&mut self, line: &[u8]) -> Result<Option<Event<'a>>> {
+        if self.state == State::Greeting {
+            return self.on_greeting(line).map(Some);
+        }
+        let Some(front) = self.in_flight.front_mut() else {
+            let what = describe_line(line);
+            return Err(self.fail(Error::protocol(format!("the server sent \"{what}\" when no reply was expected"))));
+        };
+        let status = match StatusLine::parse(line, front.shape == ReplyShape::Sasl) {
+            Ok(status) => status,
+            Err(bad) => {
+                let label = front.label.clone();
+                return Err(self.fail(Error::protocol(format!("unexpected reply to {label}: \"{}\"", bad.0))));
+            }
+        };
+        match (front.shape, status) {
+            (_, StatusLine::Continuation(data)) => {
+                self.on_sasl_challenge(&data)?;
+                Ok(None)
+            }
+            (ReplyShape::Lines, StatusLine::Ok(_)) => {
+                front.collecting = Some(match front.kind {
+                    Kind::Capa => Collecting::Capabilities(Capabilities::default()),
+                    Kind::List => Collecting::List(Listing::default()),
+                    _ => Collecting::Uidl(Listing::default()),
+                });
+                self.decoder.expect_block(BlockKind::Lines);
+                Ok(None)
+            }
+            (ReplyShape::Message, StatusLine::Ok(status)) => {
+                self.decoder.expect_block(BlockKind::Message);
+                Ok(Some(Event::MessageStart { id: front.id, status }))
+            }
+            (_, StatusLine::Ok(status)) => {
+                let mut done = self.in_flight.pop_front().expect("front exists");
+                let result = self.on_ok(&mut done, status);
+                Ok(Some(Event::Done { id: done.id, result }))
+            }
+            (_, StatusLine::Err(status)) => {
+                let done = self.in_flight.pop_front().expect("front exists");
+                let error = self.on_err(done.kind, &done.label, done.sasl, status);
+                Ok(Some(Event::Done { id: done.id, result: Err(error) }))
+            }
+        }
+    }
+
+    fn on_greeting<'a>(&mut self, line: &[u8]) -> Result<Event<'a>> {
+        match StatusLine::parse(line, false) {
+            Ok(StatusLine::Ok(status)) => {
+                let apop_timestamp = apop_timestamp(&status.text);
+                let greeting = Greeting { status, apop_timestamp };
+                self.greeting = Some(greeting.clone());
+                self.state = State::Authorization;
+                Ok(Event::Greeting(greeting))
+            }
+            Ok(StatusLine::Err(status)) => Err(self.fail(Error::from_server(
+                ErrorKind::Server,
+                "the server refused the connection",
+                status.code,
+                &status.text,
+            ))),
+            _ => {
+                let what = describe_line(line);
+                Err(self.fail(Error::protocol(format!("expected a POP3 greeting, got \"{what}\""))))
+            }
+        }
+    }
+
+    fn on_ok(&mut self, done: &mut InFlight, status: StatusText) -> Result<Reply> {
+        match done.kind {
+            Kind::Login => {
+                if let Some(sasl) = done.sasl.as_mut() {
+                    // The server says yes, but a mechanism that authenticates the server (SCRAM)
+                    // may not be satisfied: then the session cannot be trusted.
+                    if let Err(e) = sasl.mechanism.finish() {
+                        return Err(self.fail(e));
+                    }
+                }
+                self.state = State::Transaction;
+                self.capabilities_stale = true;
+                Ok(Reply::Ok(status))
+            }
+            Kind::Stls => {
+                self.awaiting_tls = true;
+                self.capabilities_stale = true;
+                Ok(Reply::Ok(status))
+            }
+            Kind::Utf8 => {
+                self.utf8 = true;
+                Ok(Reply::Ok(status))
+            }
+            Kind::Quit => {
+                self.state = State::Closed;
+                Ok(Reply::Ok(status))
+            }
+            Kind::Stat => parse_stat(&status.text).map(Reply::Stat).ok_or_else(|| {
+                Error::protocol(format!("cannot read the STAT reply \"{}\"", status.text))
+            }),
+            Kind::ListOne => parse_list_entry(&status.text).map(Reply::ListOne).ok_or_else(|| {
+                Error::protocol(format!("cannot read the reply to {}: \"{}\"", done.label, status.text))
+            }),
+            Kind::UidlOne => parse_uid_entry(&status.text).map(Reply::UidlOne).ok_or_else(|| {
+                Error::protocol(format!("cannot read the reply to {}: \"{}\"", done.label, status.text))
+            }),
+            Kind::Capa | Kind::List | Kind::Uidl | Kind::Message | Kind::User | Kind::Other => Ok(Reply::Ok(status)),
+        }
+    }
+
+    fn on_err(&mut self, kind: Kind, label: &str, sasl: Option<Sasl>, status: StatusText) -> Error {
+        match kind {
+            Kind::Login | Kind::User => {
+                if let Some(failure) = sasl.and_then(|s| s.failure) {
+                    return failure;
+                }
+                let what = if kind == Kind::User { "the server refused the user name" } else { "authentication failed" };
+                Error::from_server(ErrorKind::Auth, what, status.code, &status.text)
+            }
+            Kind::Quit => {
+                self.state = State::Closed;
+                Error::from_server(
+                    ErrorKind::Server,
+                    "QUIT failed: the server may not have deleted the messages marked for deletion",
+                    status.code,
+                    &status.text,
+                )
+            }
+            _ => Error::from_server(ErrorKind::Server, format!("the server refused {label}"), status.code, &status.text),
+        }
+    }
+
+    fn on_sasl_challenge(&mut self, data: &[u8]) -> Result<()> {
+        let front = self.in_flight.front_mut().expect("a SASL command is in flight");
+        let Some(sasl) = front.sasl.as_mut() else {
+            return Err(self.fail(Error::protocol("the server sent a SASL challenge to a command that is not AUTH")));
+        };
+        if sasl.failure.is_some() {
+            return Err(self.fail(Error::protocol("the server kept challenging after the client cancelled AUTH")));
+        }
+        // Some servers send a text prompt such as "+ go ahead" instead of base64 (MailKit#268):
+        // treat anything that is not base64 as an empty challenge.
+        let challenge = BASE64.decode(data).unwrap_or_default();
+        let response = match sasl.deferred_initial.take() {
+            Some(initial) => Ok(initial),
+            None => sasl.mechanism.respond(&challenge),
+        };
+        match response {
+            Ok(response) => {
+                let encoded = Zeroizing::new(BASE64.encode(response.as_slice()));
+                self.outbox.extend_from_slice(encoded.as_bytes());
+                self.outbox.extend_from_slice(b"\r\n");
+            }
+            Err(e) => {
+                // Cancel (RFC 5034 section 4); the server answers -ERR, which reports `e`.
+                sasl.failure = Some(e);
+                self.outbox.extend_from_slice(b"*\r\n");
+            }
+        }
+        self.stats.round_trips += 1;
+        Ok(())
+    }
+
+    fn on_list_line(&mut self, line: &[u8]) {
+        let front = self.in_flight.front_mut().expect("a list command is in flight");
+        match front.collecting.as_mut().expect("collecting a list") {
+            Collecting::Capabilities(caps) => caps.add_line(line),
+            Collecting::List(listing) => push_parsed(listing, line, parse_list_entry),
+            Collecting::Uidl(listing) => push_parsed(listing, line, parse_uid_entry),
+        }
+    }
+
+    fn on_block_end<'a>(&mut self, discarded: u64) -> Event<'a> {
+        let done = self.in_flight.pop_front().expect("a block belongs to a command");
+        let result = match done.collecting {
+            Some(Collecting::Capabilities(caps)) => {
+                self.capabilities = Some(caps.clone());
+                self.capabilities_stale = false;
+                Ok(Reply::Capabilities(caps))
+            }
+            Some(Collecting::List(listing)) => Ok(Reply::List(listing)),
+            Some(Collecting::Uidl(listing)) => Ok(Reply::Uidl(listing)),
+            None if discarded > 0 => Err(Error::limit(format!(
+                "the reply to {} is larger than the limit of {} octets; it was read and discarded",
+                done.label,
+                self.config.limits.max_message
+            ))),
+            None => Ok(Reply::MessageEnd),
+        };
+        Event::Done { id: done.id, result }
+    }
+}
+
+fn push_parsed<T>(listing: &mut Listing<T>, line: &[u8], parse: fn(&str) -> Option<T>) {
+    let text = String::from_utf8_lossy(line);
+    match parse(&text) {
+        Some(entry) => listing.entries.push(entry),
+        None => listing.malformed.push(text.into_owned()),
+    }
+}
+
+/// The last `<...>` in the greeting, if it looks like an RFC 822 msg-id (it contains `@`).
+fn apop_timestamp(text: &str) -> Option<String> {
+    let start = text.rfind('<')?;
+    let end = start + text[start..].find('>')?;
+    let stamp = &text[start..=end];
+    (stamp.contains('@') && !stamp[1..].contains('<')).then(|| stamp.to_owned())
+}
+
+fn parse_stat(text: &str) -> Option<Stat> {
+    let mut words = text.split_ascii_whitespace();
+    Some(Stat { count: words.next()?.parse().ok()?, size: words.next()?.parse().ok()? })
+}
+
+fn parse_list_entry(text: &str) -> Option<ListEntry> {
+    let mut words = text.split_ascii_whitespace();
+    let msg = MsgNum::new(words.next()?.parse().ok()?).ok()?;
+    Some(ListEntry { msg, size: words.next()?.parse().ok()? })
+}
+
+fn parse_uid_entry(text: &str) -> Option<UidEntry> {
+    let mut words = text.split_ascii_whitespace();
+    let msg = MsgNum::new(words.next()?.parse().ok()?).ok()?;
+    let uid = words.next()?;
+    // RFC 1939: 1 to 70 characters in the range 0x21..0x7E. Longer ids are kept: refusing them
+    // would make a message impossible to track; control characters cannot occur (split above).
+    Some(UidEntry { msg, uid: uid.to_owned() })
+}
+
+#[cfg(test)]
+mod tests;

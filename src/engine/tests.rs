@@ -1,0 +1,564 @@
+//! Transcript tests of the engine: what it writes for given commands, and what it makes of
+//! server bytes fed whole, split at every boundary, and one byte at a time.
+
+use super::*;
+use crate::auth::{CramMd5, Plain};
+use crate::proto::ResponseCode;
+use crate::Secret;
+
+/// An event with its data owned, message data joined, so runs compare equal however the
+/// input was split.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    Greeting(Greeting),
+    Start(CommandId),
+    Data(CommandId, Vec<u8>),
+    Done(CommandId, Result<Reply>),
+}
+
+struct Harness {
+    engine: Engine,
+    pending: Vec<u8>,
+    seen: Vec<Seen>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    fn with_config(config: Config) -> Self {
+        Harness { engine: Engine::new(config), pending: Vec::new(), seen: Vec::new() }
+    }
+
+    fn greeted(greeting: &str) -> Self {
+        let mut h = Harness::new();
+        h.feed(greeting.as_bytes()).unwrap();
+        h.seen.clear();
+        h
+    }
+
+    /// Feeds bytes and records events. Stops at the first error.
+    fn feed(&mut self, bytes: &[u8]) -> Result<()> {
+        self.pending.extend_from_slice(bytes);
+        let mut pos = 0;
+        let result = loop {
+            match self.engine.handle_input(&self.pending[pos..]) {
+                Ok((used, event)) => {
+                    pos += used;
+                    let Some(event) = event else { break Ok(()) };
+                    let seen = match event {
+                        Event::Greeting(g) => Seen::Greeting(g),
+                        Event::MessageStart { id, .. } => Seen::Start(id),
+                        Event::MessageData { id, data } => match self.seen.last_mut() {
+                            Some(Seen::Data(prev, buf)) if *prev == id => {
+                                buf.extend_from_slice(data);
+                                continue;
+                            }
+                            _ => Seen::Data(id, data.to_vec()),
+                        },
+                        Event::Done { id, result } => Seen::Done(id, result),
+                    };
+                    self.seen.push(seen);
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        self.pending.drain(..pos);
+        result
+    }
+
+    fn transmit(&mut self) -> String {
+        self.engine.poll_transmit().map(|b| String::from_utf8(b.to_vec()).unwrap()).unwrap_or_default()
+    }
+
+    fn send(&mut self, command: Command) -> CommandId {
+        self.engine.send(command).unwrap()
+    }
+}
+
+fn n(v: u32) -> MsgNum {
+    MsgNum::new(v).unwrap()
+}
+
+fn ok(text: &str) -> Result<Reply> {
+    Ok(Reply::Ok(StatusText { code: None, text: text.into() }))
+}
+
+/// Runs the same client actions against `server` bytes fed whole, split everywhere, and one
+/// byte at a time; the events must be identical.
+fn check_splits(setup: impl Fn() -> Harness, server: &[u8]) -> Vec<Seen> {
+    let mut whole = setup();
+    whole.feed(server).unwrap();
+    let expected = whole.seen;
+    for cut in 0..=server.len() {
+        let mut h = setup();
+        h.feed(&server[..cut]).unwrap();
+        h.feed(&server[cut..]).unwrap();
+        assert_eq!(h.seen, expected, "split at {cut}");
+    }
+    let mut h = setup();
+    for b in server {
+        h.feed(std::slice::from_ref(b)).unwrap();
+    }
+    assert_eq!(h.seen, expected, "one byte at a time");
+    expected
+}
+
+#[test]
+fn rfc1939_example_session() {
+    // RFC 1939 section 10, the example POP3 session, without PIPELINING: one command at a time.
+    let mut h = Harness::new();
+    h.feed(b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n").unwrap();
+    let greeting = match &h.seen[0] {
+        Seen::Greeting(g) => g.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(greeting.apop_timestamp.as_deref(), Some("<1896.697170952@dbc.mtview.ca.us>"));
+    assert_eq!(h.engine.state(), State::Authorization);
+
+    let apop = h.send(Command::apop("mrose", "<1896.697170952@dbc.mtview.ca.us>", &Secret::new("tanstaaf")).unwrap());
+    assert_eq!(h.transmit(), "APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n");
+    h.feed(b"+OK mrose's maildrop has 2 messages (320 octets)\r\n").unwrap();
+    assert_eq!(h.engine.state(), State::Transaction);
+
+    let stat = h.send(Command::Stat);
+    let list = h.send(Command::List(None));
+    assert_eq!(h.transmit(), "STAT\r\n", "no pipelining without the capability");
+    h.feed(b"+OK 2 320\r\n").unwrap();
+    assert_eq!(h.transmit(), "LIST\r\n");
+    h.feed(b"+OK 2 messages (320 octets)\r\n1 120\r\n2 200\r\n.\r\n").unwrap();
+    let retr1 = h.send(Command::Retr(n(1)));
+    assert_eq!(h.transmit(), "RETR 1\r\n");
+    h.feed(b"+OK 120 octets\r\n<the POP3 server sends message 1>\r\n.\r\n").unwrap();
+    let dele1 = h.send(Command::Dele(n(1)));
+    assert_eq!(h.transmit(), "DELE 1\r\n");
+    h.feed(b"+OK message 1 deleted\r\n").unwrap();
+    let quit = h.send(Command::Quit);
+    assert_eq!(h.transmit(), "QUIT\r\n");
+    assert_eq!(h.engine.state(), State::Transaction);
+    h.feed(b"+OK dewey POP3 server signing off (maildrop empty)\r\n").unwrap();
+    assert_eq!(h.engine.state(), State::Closed);
+
+    let entry = |m, size| ListEntry { msg: n(m), size };
+    assert_eq!(
+        h.seen[1..],
+        [
+            Seen::Done(apop, ok("mrose's maildrop has 2 messages (320 octets)")),
+            Seen::Done(stat, Ok(Reply::Stat(Stat { count: 2, size: 320 }))),
+            Seen::Done(list, Ok(Reply::List(Listing { entries: vec![entry(1, 120), entry(2, 200)], malformed: vec![] }))),
+            Seen::Start(retr1),
+            Seen::Data(retr1, b"<the POP3 server sends message 1>\r\n".to_vec()),
+            Seen::Done(retr1, Ok(Reply::MessageEnd)),
+            Seen::Done(dele1, ok("message 1 deleted")),
+            Seen::Done(quit, ok("dewey POP3 server signing off (maildrop empty)")),
+        ]
+    );
+    assert!(h.engine.handle_eof().is_ok(), "closing after QUIT is normal");
+    assert_eq!(h.engine.send(Command::Noop).unwrap_err().kind(), ErrorKind::Usage);
+}
+
+fn logged_in_with_capa(capa: &str) -> Harness {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    h.send(Command::user("u").unwrap());
+    h.transmit();
+    h.feed(b"+OK\r\n").unwrap();
+    h.send(Command::pass(&Secret::new("p")).unwrap());
+    h.transmit();
+    h.feed(b"+OK logged in\r\n").unwrap();
+    h.send(Command::Capa);
+    assert_eq!(h.transmit(), "CAPA\r\n");
+    h.feed(format!("+OK\r\n{capa}.\r\n").as_bytes()).unwrap();
+    h.seen.clear();
+    h
+}
+
+#[test]
+fn pipelined_fetch_costs_one_round_trip_per_window() {
+    let mut h = logged_in_with_capa("PIPELINING\r\nUIDL\r\nTOP\r\n");
+    assert!(h.engine.is_pipelining());
+    let trips_before = h.engine.stats().round_trips;
+    let ids: Vec<CommandId> = (1..=5).map(|i| h.send(Command::Retr(n(i)))).collect();
+    assert_eq!(h.transmit(), "RETR 1\r\nRETR 2\r\nRETR 3\r\nRETR 4\r\nRETR 5\r\n");
+    let mut server = Vec::new();
+    for i in 1..=5 {
+        server.extend_from_slice(format!("+OK\r\nmessage {i}\r\n.\r\n").as_bytes());
+    }
+    h.feed(&server).unwrap();
+    assert_eq!(h.engine.stats().round_trips - trips_before, 1);
+    for (i, id) in ids.iter().enumerate() {
+        assert!(h.seen.contains(&Seen::Data(*id, format!("message {}\r\n", i + 1).into_bytes())));
+        assert!(h.seen.contains(&Seen::Done(*id, Ok(Reply::MessageEnd))));
+    }
+}
+
+#[test]
+fn pipelining_window_is_bounded_and_refilled_in_batches() {
+    let mut h = Harness::with_config(Config { max_in_flight: 4, ..Config::default() });
+    h.feed(b"+OK\r\n").unwrap();
+    h.send(Command::user("u").unwrap());
+    h.transmit();
+    h.feed(b"+OK\r\n").unwrap();
+    h.send(Command::pass(&Secret::new("p")).unwrap());
+    h.transmit();
+    h.feed(b"+OK\r\n").unwrap();
+    h.send(Command::Capa);
+    h.transmit();
+    h.feed(b"+OK\r\nPIPELINING\r\n.\r\n").unwrap();
+    for i in 1..=10 {
+        h.send(Command::Dele(n(i)));
+    }
+    assert_eq!(h.transmit(), "DELE 1\r\nDELE 2\r\nDELE 3\r\nDELE 4\r\n");
+    h.feed(b"+OK\r\n").unwrap();
+    assert_eq!(h.transmit(), "", "three still in flight: more than half the window");
+    h.feed(b"+OK\r\n").unwrap();
+    assert_eq!(h.transmit(), "DELE 5\r\nDELE 6\r\n", "half empty: top up to the window");
+    h.feed(b"+OK\r\n+OK\r\n+OK\r\n+OK\r\n").unwrap();
+    assert_eq!(h.transmit(), "DELE 7\r\nDELE 8\r\nDELE 9\r\nDELE 10\r\n");
+}
+
+#[test]
+fn no_pipelining_across_authentication() {
+    // Even with PIPELINING advertised before login, USER, PASS and what follows go one by one.
+    let mut h = Harness::greeted("+OK ready\r\n");
+    h.send(Command::Capa);
+    h.transmit();
+    h.feed(b"+OK\r\nPIPELINING\r\nUSER\r\n.\r\n").unwrap();
+    assert!(h.engine.is_pipelining());
+    h.send(Command::user("u").unwrap());
+    h.send(Command::pass(&Secret::new("p")).unwrap());
+    assert_eq!(h.transmit(), "USER u\r\n");
+    h.feed(b"+OK\r\n").unwrap();
+    assert_eq!(h.transmit(), "PASS p\r\n");
+    h.feed(b"+OK\r\n").unwrap();
+    // Capabilities may change after login (Gmail adds PIPELINING, others drop it): until CAPA is
+    // asked again, nothing is pipelined.
+    assert!(!h.engine.is_pipelining());
+    assert!(h.engine.capabilities().is_none());
+    h.send(Command::Stat);
+    h.send(Command::Stat);
+    assert_eq!(h.transmit(), "STAT\r\n");
+}
+
+#[test]
+fn greeting_refusal_is_a_server_error_with_its_code() {
+    let mut h = Harness::new();
+    let err = h.feed(b"-ERR [SYS/TEMP] too many connections\r\n").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Server);
+    assert_eq!(err.response_code(), Some(&ResponseCode::SysTemp));
+    assert!(err.is_transient());
+    assert_eq!(h.engine.state(), State::Closed);
+    // Sticky.
+    assert_eq!(h.engine.send(Command::Noop).unwrap_err(), err);
+}
+
+#[test]
+fn garbage_instead_of_a_greeting() {
+    let mut h = Harness::new();
+    let err = h.feed(b"SSH-2.0-OpenSSH_9.2\r\n").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    assert!(err.to_string().contains("SSH-2.0"), "{err}");
+}
+
+#[test]
+fn login_failure_is_an_auth_error_without_the_password() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    h.send(Command::user("alice").unwrap());
+    h.transmit();
+    h.feed(b"+OK\r\n").unwrap();
+    let pass = h.send(Command::pass(&Secret::new("correct horse")).unwrap());
+    h.transmit();
+    h.feed(b"-ERR [AUTH] Authentication failed.\r\n").unwrap();
+    let Seen::Done(id, Err(err)) = &h.seen[1] else { panic!("{:?}", h.seen) };
+    assert_eq!(*id, pass);
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert_eq!(err.response_code(), Some(&ResponseCode::Auth));
+    assert_eq!(err.server_text(), Some("Authentication failed."));
+    assert!(!err.to_string().contains("horse") && !format!("{err:?}").contains("horse"));
+    assert_eq!(h.engine.state(), State::Authorization, "the session goes on");
+}
+
+#[test]
+fn commands_in_the_wrong_state_are_refused_before_sending() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    for cmd in [Command::Retr(n(1)), Command::Stat, Command::Dele(n(1)), Command::List(None)] {
+        assert_eq!(h.engine.send(cmd).unwrap_err().kind(), ErrorKind::Usage);
+    }
+    assert_eq!(h.transmit(), "");
+    let mut h = logged_in_with_capa("");
+    assert_eq!(h.engine.send(Command::user("x").unwrap()).unwrap_err().kind(), ErrorKind::Usage);
+    assert_eq!(h.engine.send(Command::Stls).unwrap_err().kind(), ErrorKind::Usage);
+    h.send(Command::Quit);
+    assert_eq!(h.engine.send(Command::Noop).unwrap_err().kind(), ErrorKind::Usage);
+}
+
+#[test]
+fn nothing_is_sent_before_the_greeting() {
+    let mut h = Harness::new();
+    h.send(Command::Capa);
+    assert_eq!(h.transmit(), "");
+    h.feed(b"+OK hi\r\n").unwrap();
+    assert_eq!(h.transmit(), "CAPA\r\n");
+}
+
+#[test]
+fn sasl_plain_with_initial_response() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    let id = h.engine.authenticate(Box::new(Plain::new("tim".into(), Secret::new("tanstaaftanstaaf")))).unwrap();
+    assert_eq!(h.transmit(), "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n");
+    h.feed(b"+OK Maildrop locked and ready\r\n").unwrap();
+    assert_eq!(h.seen, vec![Seen::Done(id, ok("Maildrop locked and ready"))]);
+    assert_eq!(h.engine.state(), State::Transaction);
+}
+
+#[test]
+fn sasl_cram_md5_rfc2195_exchange() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    let id = h.engine.authenticate(Box::new(CramMd5::new("tim".into(), Secret::new("tanstaaftanstaaf")))).unwrap();
+    assert_eq!(h.transmit(), "AUTH CRAM-MD5\r\n");
+    h.feed(b"+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n").unwrap();
+    assert_eq!(h.transmit(), "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n");
+    h.feed(b"+OK CRAM authentication successful\r\n").unwrap();
+    assert_eq!(h.seen, vec![Seen::Done(id, ok("CRAM authentication successful"))]);
+}
+
+#[test]
+fn sasl_initial_response_too_long_for_one_line_goes_in_a_continuation() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    let long_password = "x".repeat(300);
+    h.engine.authenticate(Box::new(Plain::new("tim".into(), Secret::new(long_password.clone())))).unwrap();
+    assert_eq!(h.transmit(), "AUTH PLAIN\r\n");
+    h.feed(b"+ \r\n").unwrap();
+    let line = h.transmit();
+    let decoded = BASE64.decode(line.trim_end()).unwrap();
+    assert_eq!(decoded, [b"\0tim\0".as_slice(), long_password.as_bytes()].concat());
+}
+
+struct Refuses;
+impl Mechanism for Refuses {
+    fn name(&self) -> &str {
+        "X-TEST"
+    }
+    fn exposes_secret(&self) -> bool {
+        false
+    }
+    fn initial_response(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        Ok(None)
+    }
+    fn respond(&mut self, _: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        Err(Error::auth("the server's signature is wrong"))
+    }
+}
+
+#[test]
+fn a_mechanism_that_rejects_the_server_cancels_with_a_star() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    let id = h.engine.authenticate(Box::new(Refuses)).unwrap();
+    h.transmit();
+    h.feed(b"+ Zm9v\r\n").unwrap();
+    assert_eq!(h.transmit(), "*\r\n");
+    h.feed(b"-ERR authentication cancelled\r\n").unwrap();
+    let Seen::Done(done, Err(err)) = &h.seen[0] else { panic!() };
+    assert_eq!((*done, err.kind()), (id, ErrorKind::Auth));
+    assert!(err.to_string().contains("signature is wrong"));
+}
+
+#[test]
+fn non_base64_challenge_is_tolerated() {
+    // MailKit#268: "+ go ahead" instead of an empty base64 challenge.
+    let mut h = Harness::greeted("+OK ready\r\n");
+    h.engine.authenticate(Box::new(crate::auth::Login::new("alice".into(), Secret::new("pw")))).unwrap();
+    h.transmit();
+    h.feed(b"+ go ahead\r\n").unwrap();
+    assert_eq!(h.transmit(), "YWxpY2U=\r\n");
+}
+
+#[test]
+fn continuation_outside_auth_is_a_protocol_error() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    h.send(Command::Noop);
+    h.transmit();
+    assert_eq!(h.feed(b"+ hello\r\n").unwrap_err().kind(), ErrorKind::Protocol);
+}
+
+#[test]
+fn unsolicited_reply_is_a_protocol_error() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    let err = h.feed(b"+OK surprise\r\n").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+}
+
+#[test]
+fn stls_injection_is_detected() {
+    // The server (or a man in the middle) appends a reply to the +OK for STLS, hoping the
+    // client will read it after the handshake as if it came over TLS.
+    for server in [&b"+OK Begin TLS\r\n+OK injected\r\n"[..], b"+OK Begin TLS\r\nX"] {
+        let mut h = Harness::greeted("+OK ready\r\n");
+        h.send(Command::Stls);
+        h.transmit();
+        let err = h.feed(server).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+        assert!(err.to_string().contains("injection"));
+    }
+    // Split into separate reads, the extra bytes are still refused.
+    let mut h = Harness::greeted("+OK ready\r\n");
+    h.send(Command::Stls);
+    h.transmit();
+    h.feed(b"+OK Begin TLS\r\n").unwrap();
+    assert!(h.engine.is_awaiting_tls());
+    assert_eq!(h.engine.poll_transmit(), None, "nothing is sent before the handshake");
+    assert_eq!(h.feed(b"+OK").unwrap_err().kind(), ErrorKind::Tls);
+}
+
+#[test]
+fn stls_then_capabilities_are_forgotten() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    h.send(Command::Capa);
+    h.transmit();
+    h.feed(b"+OK\r\nSTLS\r\nPIPELINING\r\n.\r\n").unwrap();
+    h.send(Command::Stls);
+    h.transmit();
+    h.feed(b"+OK Begin TLS\r\n").unwrap();
+    assert!(h.engine.capabilities().is_none());
+    h.engine.tls_started();
+    assert!(!h.engine.is_pipelining());
+    h.send(Command::Capa);
+    assert_eq!(h.transmit(), "CAPA\r\n");
+}
+
+#[test]
+fn eof_in_the_middle_of_a_message_is_an_error() {
+    let mut h = logged_in_with_capa("");
+    h.send(Command::Retr(n(1)));
+    h.transmit();
+    h.feed(b"+OK 100 octets\r\nSubject: half\r\n\r\nthe body is cut").unwrap();
+    let err = h.engine.handle_eof().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Closed);
+    assert!(err.to_string().contains("RETR 1"), "{err}");
+    assert!(!h.seen.iter().any(|s| matches!(s, Seen::Done(_, Ok(_)))), "no success reported");
+}
+
+#[test]
+fn eof_without_a_reply_and_timeout() {
+    let mut h = logged_in_with_capa("");
+    h.send(Command::Noop);
+    h.transmit();
+    assert_eq!(h.engine.handle_eof().unwrap_err().kind(), ErrorKind::Closed);
+    let mut h = logged_in_with_capa("");
+    h.send(Command::Stat);
+    h.transmit();
+    let err = h.engine.handle_timeout();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.to_string().contains("STAT"));
+    assert_eq!(h.engine.send(Command::Noop).unwrap_err().kind(), ErrorKind::Timeout);
+}
+
+#[test]
+fn quit_failure_means_deletions_did_not_happen() {
+    let mut h = logged_in_with_capa("");
+    h.send(Command::Dele(n(1)));
+    h.transmit();
+    h.feed(b"+OK\r\n").unwrap();
+    h.send(Command::Quit);
+    h.transmit();
+    h.feed(b"-ERR [SYS/TEMP] some deleted messages not removed\r\n").unwrap();
+    let Seen::Done(_, Err(err)) = h.seen.last().unwrap() else { panic!() };
+    assert_eq!(err.kind(), ErrorKind::Server);
+    assert!(err.to_string().contains("may not have deleted"));
+    assert_eq!(h.engine.state(), State::Closed);
+}
+
+#[test]
+fn single_line_listings_and_malformed_lines() {
+    let mut h = logged_in_with_capa("");
+    let list = h.send(Command::List(Some(n(2))));
+    h.transmit();
+    h.feed(b"+OK 2 200\r\n").unwrap();
+    let uidl = h.send(Command::Uidl(None));
+    h.transmit();
+    // Comcast-style odd spacing, a malformed line, and a duplicate id.
+    h.feed(b"+OK\r\n1  whqtswO00WBw418f9t5JxYwZ\r\n2\tQhdPYR:00WBw1Ph7x7\r\nbogus\r\n3 whqtswO00WBw418f9t5JxYwZ\r\n.\r\n").unwrap();
+    assert_eq!(h.seen[0], Seen::Done(list, Ok(Reply::ListOne(ListEntry { msg: n(2), size: 200 }))));
+    let Seen::Done(id, Ok(Reply::Uidl(listing))) = &h.seen[1] else { panic!("{:?}", h.seen) };
+    assert_eq!(*id, uidl);
+    let uids: Vec<(u32, &str)> = listing.entries.iter().map(|e| (e.msg.get(), e.uid.as_str())).collect();
+    assert_eq!(
+        uids,
+        vec![(1, "whqtswO00WBw418f9t5JxYwZ"), (2, "QhdPYR:00WBw1Ph7x7"), (3, "whqtswO00WBw418f9t5JxYwZ")]
+    );
+    assert_eq!(listing.malformed, vec!["bogus"]);
+}
+
+#[test]
+fn stat_that_cannot_be_read_fails_that_command_only() {
+    let mut h = logged_in_with_capa("");
+    let stat = h.send(Command::Stat);
+    h.transmit();
+    h.feed(b"+OK mailbox ready\r\n").unwrap();
+    let Seen::Done(id, Err(err)) = &h.seen[0] else { panic!() };
+    assert_eq!((*id, err.kind()), (stat, ErrorKind::Protocol));
+    h.send(Command::Noop);
+    assert_eq!(h.transmit(), "NOOP\r\n");
+}
+
+#[test]
+fn oversized_message_fails_alone_and_the_session_goes_on() {
+    let config = Config { limits: Limits { max_message: 8, ..Limits::default() }, ..Config::default() };
+    let mut h = Harness::with_config(config);
+    h.feed(b"+OK\r\n").unwrap();
+    h.send(Command::user("u").unwrap());
+    h.transmit();
+    h.feed(b"+OK\r\n").unwrap();
+    h.send(Command::pass(&Secret::new("p")).unwrap());
+    h.transmit();
+    h.feed(b"+OK\r\n").unwrap();
+    h.seen.clear();
+    let big = h.send(Command::Retr(n(1)));
+    h.transmit();
+    h.feed(b"+OK\r\n0123456789abcdef\r\n.\r\n").unwrap();
+    let noop = h.send(Command::Noop);
+    h.transmit();
+    h.feed(b"+OK\r\n").unwrap();
+    let Some(Seen::Done(id, Err(err))) = h.seen.iter().find(|s| matches!(s, Seen::Done(_, Err(_)))) else { panic!() };
+    assert_eq!((*id, err.kind()), (big, ErrorKind::Limit));
+    assert_eq!(h.seen.last(), Some(&Seen::Done(noop, ok(""))));
+}
+
+#[test]
+fn a_pipelined_session_fed_at_every_split() {
+    let setup = || {
+        let mut h = logged_in_with_capa("PIPELINING\r\n");
+        h.send(Command::Stat);
+        h.send(Command::Uidl(None));
+        h.send(Command::Retr(n(1)));
+        h.send(Command::Top(n(2), 1));
+        h.send(Command::Retr(n(9)));
+        h.send(Command::Dele(n(1)));
+        assert_eq!(h.transmit(), "STAT\r\nUIDL\r\nRETR 1\r\nTOP 2 1\r\nRETR 9\r\nDELE 1\r\n");
+        h
+    };
+    let server = b"+OK 2 50\r\n+OK\r\n1 a\r\n2 b\r\n.\r\n+OK 20 octets\r\nSubject: 1\r\n\r\n..dot\r\n.\r\n\
++OK\r\nSubject: 2\r\n\r\nfirst line\r\n.\r\n-ERR no such message\r\n+OK deleted\r\n";
+    let seen = check_splits(setup, server);
+    assert_eq!(seen.len(), 10, "{seen:?}");
+    assert!(seen.contains(&Seen::Data(CommandId(5), b"Subject: 1\r\n\r\n.dot\r\n".to_vec())));
+    assert!(seen.contains(&Seen::Data(CommandId(6), b"Subject: 2\r\n\r\nfirst line\r\n".to_vec())));
+    assert!(matches!(&seen[8], Seen::Done(CommandId(7), Err(e)) if e.kind() == ErrorKind::Server));
+}
+
+#[test]
+fn utf8_mode() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    h.send(Command::Utf8);
+    h.transmit();
+    h.feed(b"+OK UTF8 enabled\r\n").unwrap();
+    assert!(h.engine.is_utf8());
+}
+
+#[test]
+fn apop_timestamp_extraction() {
+    assert_eq!(apop_timestamp("POP3 ready <1896.697170952@dbc.mtview.ca.us>").as_deref(), Some("<1896.697170952@dbc.mtview.ca.us>"));
+    assert_eq!(apop_timestamp("Dovecot ready."), None);
+    assert_eq!(apop_timestamp("ready <no-at-sign>"), None);
+    assert_eq!(apop_timestamp("a <x@y> b <1.2@host>").as_deref(), Some("<1.2@host>"));
+}

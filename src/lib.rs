@@ -1,0 +1,25 @@
+//! A POP3 client whose protocol engine does no I/O, so the same code runs in browsers, edge
+//! workers, Node, Deno and native Rust.
+//!
+//! Layers, from the wire up:
+//! - [`proto`]: commands with validated arguments, status lines, capabilities, and the
+//!   incremental reply decoder;
+//! - [`auth`]: SASL mechanisms, APOP, and the policy that picks one;
+//! - [`engine`]: the sans-I/O session state machine (bytes in, events and bytes out);
+//! - [`transport`]: the byte-stream trait the async client talks through, and its
+//!   implementations;
+//! - [`client`]: the async client that pumps bytes between a transport and the engine;
+//! - `native` (not on wasm): a tokio TCP transport and timer.
+
+pub mod auth;
+pub mod client;
+pub mod engine;
+mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
+pub mod proto;
+mod secret;
+pub mod transport;
+
+pub use error::{Error, ErrorKind, Result};
+pub use secret::Secret;

@@ -1,0 +1,568 @@
+//! Incremental framing of server replies.
+//!
+//! POP3 replies are either one status line or a status line followed by a dot-terminated block
+//! (RFC 1939 section 3). Which one depends on the command in flight, so the decoder only reads
+//! status lines until its owner says a block follows ([`Decoder::expect_block`]).
+//!
+//! The decoder takes whatever bytes arrived, in chunks of any size, and returns one [`Frame`] at
+//! a time with how many input bytes it used. Frames borrow from the input: message data is handed
+//! out as dot-unstuffed slices, never copied, and a line is returned once it is complete. Like
+//! `httparse`, the decoder keeps no copy of a partial line: when a line is incomplete it returns
+//! `None` with the octets it used, and the caller presents the unused rest again, followed by
+//! new bytes. The decoder remembers how far it already searched, so each byte is examined once,
+//! and a line longer than [`Limits::max_line`] is refused as soon as it is seen. Message data is
+//! searched for `"\n."` with `memchr`'s SIMD substring search, so ordinary lines are not looked
+//! at one by one.
+//!
+//! Tolerated server quirks: bare LF line endings; stray empty lines before a status line; the
+//! terminator `".\r"` without LF (seen from Cyrus); servers that do not dot-stuff (a line such as
+//! `".x"` is kept as it is, since only `".."` can be a stuffed dot).
+
+use memchr::memmem;
+
+use crate::error::{Error, Result};
+
+/// Bounds that keep a hostile or broken server from using unbounded memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest status line or list line accepted, in octets, without its line ending.
+    /// RFC 2449 allows 512 octets; real servers occasionally send more.
+    pub max_line: usize,
+    /// The largest message (`RETR`/`TOP` data) accepted, in octets. A larger message is read to
+    /// its end and discarded, and the command fails with a limit error; the session goes on.
+    pub max_message: u64,
+    /// The largest multi-line list (`LIST`, `UIDL`, `CAPA`) accepted, in octets.
+    pub max_list: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_line: 8 * 1024, max_message: 256 * 1024 * 1024, max_list: 64 * 1024 * 1024 }
+    }
+}
+
+/// What kind of block follows an `+OK`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    /// Short lines (`LIST`, `UIDL`, `CAPA`), each returned whole as [`Frame::ListLine`].
+    Lines,
+    /// A message (`RETR`, `TOP`), returned in pieces as [`Frame::Data`].
+    Message,
+}
+
+/// One unit of decoded input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// A status line or SASL continuation, without its line ending.
+    Line(&'a [u8]),
+    /// One line of a [`BlockKind::Lines`] block, unstuffed, without its line ending.
+    ListLine(&'a [u8]),
+    /// A piece of a message, unstuffed, with line endings exactly as the server sent them.
+    Data(&'a [u8]),
+    /// The terminating `"."` of a block. `discarded` counts message octets dropped because the
+    /// message exceeded [`Limits::max_message`] (0 normally).
+    End { discarded: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading a status line.
+    Status,
+    /// Inside a list block.
+    List,
+    /// Inside a message block, at the start of a line.
+    DataLineStart,
+    /// Inside a message block, after the start of a line.
+    DataMidLine,
+    /// Inside a message block, after a `.` that began a line.
+    DataDot,
+}
+
+/// The incremental reply decoder. See the module documentation.
+#[derive(Debug)]
+pub struct Decoder {
+    state: State,
+    limits: Limits,
+    /// How many octets of the pending, incomplete line were already searched for LF.
+    scanned: usize,
+    /// Octets of the current block so far (message data or list lines).
+    block_len: u64,
+    /// Octets dropped from the current message after it exceeded the limit.
+    discarded: u64,
+    finder: memmem::Finder<'static>,
+}
+
+impl Decoder {
+    /// A decoder that starts by reading a status line (the server greeting).
+    pub fn new(limits: Limits) -> Self {
+        Decoder {
+            state: State::Status,
+            limits,
+            scanned: 0,
+            block_len: 0,
+            discarded: 0,
+            finder: memmem::Finder::new(b"\n."),
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Whether the decoder is between replies (no partial line or block pending).
+    pub fn is_idle(&self) -> bool {
+        self.state == State::Status && self.scanned == 0
+    }
+
+    /// Whether the decoder is inside a block.
+    pub fn in_block(&self) -> bool {
+        self.state != State::Status
+    }
+
+    /// Announces that a block of `kind` follows the status line just returned.
+    pub fn expect_block(&mut self, kind: BlockKind) {
+        debug_assert_eq!(self.state, State::Status);
+        self.block_len = 0;
+        self.discarded = 0;
+        self.state = match kind {
+            BlockKind::Lines => State::List,
+            BlockKind::Message => State::DataLineStart,
+        };
+    }
+
+    /// Decodes the next frame from `input`.
+    ///
+    /// Returns how many octets of `input` were used and the frame, if one is complete. `None`
+    /// means more bytes are needed: call again with the unused rest of `input` (which may be an
+    /// incomplete line) followed by new bytes.
+    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Frame<'a>>)> {
+        match self.state {
+            State::Status => self.decode_status(input),
+            State::List => self.decode_list_line(input),
+            _ => {
+                // Discarded data yields no frame: keep going until a frame or the end of input.
+                let mut used = 0;
+                loop {
+                    let (n, frame) = self.decode_data(&input[used..]);
+                    used += n;
+                    if frame.is_some() || n == 0 || used == input.len() {
+                        return Ok((used, frame));
+                    }
+                }
+            }
+        }
+    }
+
+    fn decode_status<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Frame<'a>>)> {
+        let mut used = 0;
+        loop {
+            let Some((end, next)) = self.take_line(&input[used..])? else { return Ok((used, None)) };
+            let line = &input[used..used + end];
+            used += next;
+            // Tolerate stray empty lines between replies (a lone LF after a ".\r" terminator,
+            // or servers that emit an extra blank line).
+            if !line.is_empty() {
+                return Ok((used, Some(Frame::Line(line))));
+            }
+        }
+    }
+
+    fn decode_list_line<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<Frame<'a>>)> {
+        let Some((end, used)) = self.take_line(input)? else { return Ok((0, None)) };
+        let line = &input[..end];
+        self.block_len += used as u64;
+        if self.block_len > self.limits.max_list {
+            return Err(Error::limit(format!(
+                "the server's list reply exceeds the limit of {} octets",
+                self.limits.max_list
+            )));
+        }
+        if line == b"." {
+            self.state = State::Status;
+            return Ok((used, Some(Frame::End { discarded: 0 })));
+        }
+        let line = if line.starts_with(b"..") { &line[1..] } else { line };
+        Ok((used, Some(Frame::ListLine(line))))
+    }
+
+    /// Finds the end of the line at the start of `input`: `Some((end of text, end of line
+    /// ending))`, or `None` when the line is incomplete.
+    fn take_line(&mut self, input: &[u8]) -> Result<Option<(usize, usize)>> {
+        let from = self.scanned.min(input.len());
+        match memchr::memchr(b'\n', &input[from..]) {
+            Some(at) => {
+                let lf = from + at;
+                self.scanned = 0;
+                let end = if lf > 0 && input[lf - 1] == b'\r' { lf - 1 } else { lf };
+                if end > self.limits.max_line {
+                    return Err(self.overlong());
+                }
+                Ok(Some((end, lf + 1)))
+            }
+            None => {
+                // +1: the line may end in a CR whose LF has not arrived yet.
+                if input.len() > self.limits.max_line + 1 {
+                    return Err(self.overlong());
+                }
+                self.scanned = input.len();
+                Ok(None)
+            }
+        }
+    }
+
+    fn overlong(&self) -> Error {
+        Error::limit(format!(
+            "the server sent a line longer than the limit of {} octets",
+            self.limits.max_line
+        ))
+    }
+
+    fn decode_data<'a>(&mut self, input: &'a [u8]) -> (usize, Option<Frame<'a>>) {
+        let mut pos = 0;
+        // Message octets from `start` to `pos` are passed on unchanged.
+        let start = 0;
+        loop {
+            match self.state {
+                State::DataLineStart => {
+                    let Some(&first) = input.get(pos) else { break };
+                    if first == b'.' {
+                        if pos > start {
+                            break; // hand out the data before the dot first
+                        }
+                        self.state = State::DataDot;
+                        pos += 1;
+                        return self.after_dot(input, pos);
+                    }
+                    self.state = State::DataMidLine;
+                }
+                State::DataMidLine => match self.finder.find(&input[pos..]) {
+                    Some(at) => {
+                        pos += at + 1;
+                        self.state = State::DataLineStart;
+                    }
+                    None => {
+                        if input.len() > pos && input[input.len() - 1] == b'\n' {
+                            self.state = State::DataLineStart;
+                        }
+                        pos = input.len();
+                        break;
+                    }
+                },
+                State::DataDot => return self.after_dot(input, pos),
+                State::Status | State::List => unreachable!("decode_data outside a message"),
+            }
+        }
+        (pos, self.data(&input[start..pos]))
+    }
+
+    /// Continues after a `.` at the start of a line, `pos` octets into `input`.
+    fn after_dot<'a>(&mut self, input: &'a [u8], mut pos: usize) -> (usize, Option<Frame<'a>>) {
+        let Some(&next) = input.get(pos) else { return (pos, None) };
+        match next {
+            b'\n' | b'\r' => {
+                pos += 1;
+                // ".\r\n" is the terminator; a ".\r" whose LF is missing or has not arrived yet is
+                // accepted too (Cyrus). A late LF is skipped as an empty line before the next reply.
+                if next == b'\r' && input.get(pos) == Some(&b'\n') {
+                    pos += 1;
+                }
+                self.state = State::Status;
+                let discarded = self.discarded;
+                self.discarded = 0;
+                (pos, Some(Frame::End { discarded }))
+            }
+            b'.' => {
+                // A stuffed dot: drop the first, keep the second as the start of the line's data.
+                self.state = State::DataMidLine;
+                self.continue_line(input, pos)
+            }
+            _ => {
+                // A server that does not dot-stuff: the dot is data.
+                self.state = State::DataMidLine;
+                (pos, self.data(b"."))
+            }
+        }
+    }
+
+    fn continue_line<'a>(&mut self, input: &'a [u8], pos: usize) -> (usize, Option<Frame<'a>>) {
+        let (used, frame) = self.decode_data(&input[pos..]);
+        (pos + used, frame)
+    }
+
+    /// Counts message octets against the limit and wraps them in a frame.
+    fn data<'a>(&mut self, data: &'a [u8]) -> Option<Frame<'a>> {
+        if data.is_empty() {
+            return None;
+        }
+        if self.discarded > 0 || self.block_len + data.len() as u64 > self.limits.max_message {
+            self.discarded += data.len() as u64;
+            return None;
+        }
+        self.block_len += data.len() as u64;
+        Some(Frame::Data(data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    /// A decoded reply stream with message data joined, so that runs over differently split
+    /// input compare equal.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Owned {
+        Line(Vec<u8>),
+        ListLine(Vec<u8>),
+        Data(Vec<u8>),
+        End(u64),
+    }
+
+    /// Feeds `chunks` and, after each status line starting with `+OK`, announces the next block
+    /// kind from `blocks` (one entry per status line; `None` for single-line replies).
+    fn run(chunks: &[&[u8]], blocks: &[Option<BlockKind>], limits: Limits) -> Result<Vec<Owned>> {
+        let mut decoder = Decoder::new(limits);
+        let mut out: Vec<Owned> = Vec::new();
+        let mut replies = blocks.iter();
+        let mut pending = Vec::new();
+        for chunk in chunks {
+            pending.extend_from_slice(chunk);
+            let mut pos = 0;
+            loop {
+                let (used, frame) = decoder.decode(&pending[pos..])?;
+                pos += used;
+                // An incomplete line stays in `pending` and is presented again with the next chunk.
+                let Some(frame) = frame else { break };
+                match frame {
+                    Frame::Line(l) => {
+                        let l = l.to_vec();
+                        let block = replies.next().copied().flatten();
+                        if l.starts_with(b"+OK") {
+                            if let Some(kind) = block {
+                                decoder.expect_block(kind);
+                            }
+                        }
+                        out.push(Owned::Line(l));
+                    }
+                    Frame::ListLine(l) => out.push(Owned::ListLine(l.to_vec())),
+                    Frame::Data(d) => {
+                        assert!(!d.is_empty(), "empty data frame");
+                        match out.last_mut() {
+                            Some(Owned::Data(prev)) => prev.extend_from_slice(d),
+                            _ => out.push(Owned::Data(d.to_vec())),
+                        }
+                    }
+                    Frame::End { discarded } => out.push(Owned::End(discarded)),
+                }
+            }
+            pending.drain(..pos);
+        }
+        Ok(out)
+    }
+
+    /// Runs `input` whole, split at every boundary, split at every pair of boundaries (for short
+    /// inputs), and one byte at a time, and checks every run gives `expected`.
+    fn check_all_splits(input: &[u8], blocks: &[Option<BlockKind>], limits: Limits, expected: &Result<Vec<Owned>>) {
+        let whole = run(&[input], blocks, limits);
+        assert_eq!(&whole, expected, "whole input");
+        for cut in 0..=input.len() {
+            let got = run(&[&input[..cut], &input[cut..]], blocks, limits);
+            assert_eq!(&got, expected, "split at {cut}");
+        }
+        if input.len() <= 80 {
+            for a in 0..=input.len() {
+                for b in a..=input.len() {
+                    let got = run(&[&input[..a], &input[a..b], &input[b..]], blocks, limits);
+                    assert_eq!(&got, expected, "split at {a} and {b}");
+                }
+            }
+        }
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        assert_eq!(&run(&bytes, blocks, limits), expected, "one byte at a time");
+    }
+
+    fn line(s: &str) -> Owned {
+        Owned::Line(s.as_bytes().to_vec())
+    }
+    fn list(s: &str) -> Owned {
+        Owned::ListLine(s.as_bytes().to_vec())
+    }
+    fn data(s: &str) -> Owned {
+        Owned::Data(s.as_bytes().to_vec())
+    }
+    const END: Owned = Owned::End(0);
+    const M: Option<BlockKind> = Some(BlockKind::Message);
+    const L: Option<BlockKind> = Some(BlockKind::Lines);
+
+    #[test]
+    fn status_lines() {
+        let input = b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n-ERR [IN-USE] locked\r\n";
+        let expected = Ok(vec![line("+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>"), line("-ERR [IN-USE] locked")]);
+        check_all_splits(input, &[None, None], Limits::default(), &expected);
+    }
+
+    #[test]
+    fn message_with_dot_stuffing() {
+        let input = b"+OK 120 octets\r\nSubject: x\r\n\r\n..leading dot\r\n...two dots\r\n..\r\nend\r\n.\r\n+OK next\r\n";
+        let expected = Ok(vec![
+            line("+OK 120 octets"),
+            data("Subject: x\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend\r\n"),
+            END,
+            line("+OK next"),
+        ]);
+        check_all_splits(input, &[M, None], Limits::default(), &expected);
+    }
+
+    #[test]
+    fn list_block() {
+        let input = b"+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n-ERR no such message\r\n";
+        let expected = Ok(vec![line("+OK 2 messages"), list("1 120"), list("2 200"), END, line("-ERR no such message")]);
+        check_all_splits(input, &[L, L], Limits::default(), &expected);
+    }
+
+    #[test]
+    fn err_reply_to_a_block_command_has_no_block() {
+        let input = b"-ERR no such message\r\n+OK\r\nbody\r\n.\r\n";
+        let expected = Ok(vec![line("-ERR no such message"), line("+OK"), data("body\r\n"), END]);
+        check_all_splits(input, &[M, M], Limits::default(), &expected);
+    }
+
+    #[test]
+    fn empty_message_and_empty_list() {
+        let input = b"+OK\r\n.\r\n+OK\r\n.\r\n";
+        let expected = Ok(vec![line("+OK"), END, line("+OK"), END]);
+        check_all_splits(input, &[M, L], Limits::default(), &expected);
+    }
+
+    #[test]
+    fn bare_lf_line_endings() {
+        let input = b"+OK\nline one\n..dot\n.\n+OK 1 2\n";
+        let expected = Ok(vec![line("+OK"), data("line one\n.dot\n"), END, line("+OK 1 2")]);
+        check_all_splits(input, &[M, None], Limits::default(), &expected);
+    }
+
+    #[test]
+    fn cyrus_terminator_without_lf_and_stray_lf() {
+        // ".\r" with no LF, then the next reply; and a stray LF before a status line.
+        let input = b"+OK\r\nx\r\n.\r+OK a\r\n\n+OK b\r\n";
+        let expected = Ok(vec![line("+OK"), data("x\r\n"), END, line("+OK a"), line("+OK b")]);
+        check_all_splits(input, &[M, None, None], Limits::default(), &expected);
+    }
+
+    #[test]
+    fn server_that_does_not_dot_stuff() {
+        // Mailpit-style: ".x" is data; the dot is not removed.
+        let input = b"+OK\r\n.hidden file\r\n.\r\n";
+        let expected = Ok(vec![line("+OK"), data(".hidden file\r\n"), END]);
+        check_all_splits(input, &[M], Limits::default(), &expected);
+    }
+
+    #[test]
+    fn lines_with_dots_in_the_middle_are_data() {
+        let input = b"+OK\r\na.b\r\nc\r\n.d\r\n. \r\n.\r\n";
+        let expected = Ok(vec![line("+OK"), data("a.b\r\nc\r\n.d\r\n. \r\n"), END]);
+        check_all_splits(input, &[M], Limits::default(), &expected);
+    }
+
+    #[test]
+    fn message_without_final_newline_is_ended_by_the_server() {
+        // The server adds CRLF before the terminator; the message ends with that CRLF.
+        let input = b"+OK\r\nno newline at end\r\n.\r\n";
+        let expected = Ok(vec![line("+OK"), data("no newline at end\r\n"), END]);
+        check_all_splits(input, &[M], Limits::default(), &expected);
+    }
+
+    #[test]
+    fn rfc1939_example_session() {
+        let input = b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n\
++OK mrose's maildrop has 2 messages (320 octets)\r\n\
++OK 2 320\r\n\
++OK 2 messages (320 octets)\r\n1 120\r\n2 200\r\n.\r\n\
++OK 120 octets\r\n<the POP3 server sends message 1>\r\n.\r\n\
++OK message 1 deleted\r\n\
++OK 200 octets\r\n<the POP3 server sends message 2>\r\n.\r\n\
++OK message 2 deleted\r\n\
++OK dewey POP3 server signing off (maildrop empty)\r\n";
+        let blocks = [None, None, None, L, M, None, M, None, None];
+        let expected = Ok(vec![
+            line("+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>"),
+            line("+OK mrose's maildrop has 2 messages (320 octets)"),
+            line("+OK 2 320"),
+            line("+OK 2 messages (320 octets)"),
+            list("1 120"),
+            list("2 200"),
+            END,
+            line("+OK 120 octets"),
+            data("<the POP3 server sends message 1>\r\n"),
+            END,
+            line("+OK message 1 deleted"),
+            line("+OK 200 octets"),
+            data("<the POP3 server sends message 2>\r\n"),
+            END,
+            line("+OK message 2 deleted"),
+            line("+OK dewey POP3 server signing off (maildrop empty)"),
+        ]);
+        check_all_splits(input, &blocks, Limits::default(), &expected);
+    }
+
+    #[test]
+    fn overlong_status_line_is_a_limit_error() {
+        let limits = Limits { max_line: 16, ..Limits::default() };
+        let ok = b"+OK 0123456789ab\r\n"; // exactly 16 octets of text
+        check_all_splits(ok, &[None], limits, &Ok(vec![line("+OK 0123456789ab")]));
+        let too_long = b"+OK 0123456789abc\r\n";
+        for chunks in [vec![&too_long[..]], too_long.chunks(1).collect(), too_long.chunks(5).collect()] {
+            let err = run(&chunks, &[None], limits).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Limit);
+        }
+        // A line that never ends is refused once it passes the limit, not buffered forever.
+        let endless = vec![b'x'; 1000];
+        assert_eq!(run(&[&endless], &[None], limits).unwrap_err().kind(), ErrorKind::Limit);
+    }
+
+    #[test]
+    fn oversized_message_is_discarded_and_reported() {
+        let limits = Limits { max_message: 10, ..Limits::default() };
+        let input = b"+OK\r\n0123456789\r\nmore\r\n..x\r\n.\r\n+OK after\r\n";
+        let got = run(&[input], &[M, None], limits).unwrap();
+        assert_eq!(got[0], line("+OK"));
+        assert!(matches!(got.last(), Some(Owned::Line(l)) if l == b"+OK after"));
+        let Owned::End(discarded) = got[got.len() - 2] else { panic!("{got:?}") };
+        let delivered: usize = got.iter().map(|f| if let Owned::Data(d) = f { d.len() } else { 0 }).sum();
+        assert!(delivered <= 10);
+        assert_eq!(delivered as u64 + discarded, b"0123456789\r\nmore\r\n.x\r\n".len() as u64);
+        // The same outcome however the input is split.
+        for cut in 0..input.len() {
+            let split = run(&[&input[..cut], &input[cut..]], &[M, None], limits).unwrap();
+            let d2: usize = split.iter().map(|f| if let Owned::Data(d) = f { d.len() } else { 0 }).sum();
+            assert!(d2 <= 10);
+            assert!(matches!(split.last(), Some(Owned::Line(l)) if l == b"+OK after"), "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn oversized_list_is_a_limit_error() {
+        let limits = Limits { max_list: 20, ..Limits::default() };
+        let input = b"+OK\r\n1 aaaaaaaaaa\r\n2 bbbbbbbbbb\r\n.\r\n";
+        assert_eq!(run(&[input], &[L], limits).unwrap_err().kind(), ErrorKind::Limit);
+    }
+
+    #[test]
+    fn large_body_arrives_as_few_slices() {
+        let mut input = b"+OK\r\n".to_vec();
+        for i in 0..1000 {
+            input.extend_from_slice(format!("line {i} of a message body\r\n").as_bytes());
+        }
+        input.extend_from_slice(b".\r\n");
+        let mut decoder = Decoder::new(Limits::default());
+        let (used, frame) = decoder.decode(&input).unwrap();
+        assert_eq!(frame, Some(Frame::Line(b"+OK")));
+        decoder.expect_block(BlockKind::Message);
+        let (_, frame) = decoder.decode(&input[used..]).unwrap();
+        // No dot-leading lines: the whole body is one slice of the input, not a copy.
+        let Some(Frame::Data(d)) = frame else { panic!() };
+        assert_eq!(d.len(), input.len() - used - 3);
+        assert_eq!(d.as_ptr(), input[used..].as_ptr());
+    }
+}

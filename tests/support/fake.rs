@@ -1,0 +1,88 @@
+//! A scripted POP3 server for misbehaviour real servers do not show (early close, silence,
+//! overlong lines, wrong sizes, one-byte writes). Real behaviour is tested against Dovecot.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// One step of a server script.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Write these bytes in one go.
+    Send(Vec<u8>),
+    /// Write these bytes one at a time, flushing after each.
+    SendBytewise(Vec<u8>),
+    /// Read one command line and check it starts with this text.
+    Expect(&'static str),
+    /// Close the connection.
+    Close,
+    /// Keep the connection open and say nothing for this long.
+    Silence(Duration),
+}
+
+pub use Step::*;
+
+/// `Send` of a string.
+pub fn send(s: &str) -> Step {
+    Send(s.as_bytes().to_vec())
+}
+
+/// A server that runs `script` for one connection. Returns its port and a handle yielding
+/// the command lines it received.
+pub async fn serve(script: Vec<Step>) -> (u16, JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut read = BufReader::new(read);
+        let mut received = Vec::new();
+        for step in script {
+            match step {
+                Send(bytes) => {
+                    if write.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+                SendBytewise(bytes) => {
+                    for b in bytes {
+                        if write.write_all(&[b]).await.is_err() {
+                            break;
+                        }
+                        let _ = write.flush().await;
+                        tokio::task::yield_now().await;
+                    }
+                }
+                Expect(prefix) => {
+                    let mut line = String::new();
+                    if read.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        received.push("<eof>".to_owned());
+                        break;
+                    }
+                    let line = line.trim_end().to_owned();
+                    assert!(line.starts_with(prefix), "the server expected {prefix:?}, got {line:?}");
+                    received.push(line);
+                }
+                Close => break,
+                Silence(d) => tokio::time::sleep(d).await,
+            }
+        }
+        received
+    });
+    (port, handle)
+}
+
+/// The steps of a USER/PASS login on a server without CAPA.
+pub fn login_steps() -> Vec<Step> {
+    vec![
+        send("+OK fake server ready\r\n"),
+        Expect("CAPA"),
+        send("-ERR unknown command\r\n"),
+        Expect("USER alice"),
+        send("+OK\r\n"),
+        Expect("PASS "),
+        send("+OK logged in\r\n"),
+    ]
+}
