@@ -540,20 +540,25 @@ impl<T: Transport> Client<T> {
         F: FnMut(&mut Engine, Event<'_>) -> Result<bool>,
     {
         loop {
+            // Flushing before every event keeps the pipelining window topped up while replies
+            // stream in, so the server never runs dry.
             self.flush().await?;
-            loop {
-                let (used, event) = self.engine.handle_input(&self.buf[self.start..self.end])?;
-                self.start += used;
-                let Some(event) = event else { break };
-                if handle(&mut self.engine, event)? {
-                    return Ok(());
+            let (used, event) = self.engine.handle_input(&self.buf[self.start..self.end])?;
+            self.start += used;
+            match event {
+                Some(event) => {
+                    if handle(&mut self.engine, event)? {
+                        return Ok(());
+                    }
+                }
+                None => {
+                    if !self.engine.expects_reply() && self.engine.pending() == 0 {
+                        return Err(Error::protocol("internal: waiting for a reply that was never requested"));
+                    }
+                    self.flush().await?;
+                    self.fill().await?;
                 }
             }
-            if !self.engine.expects_reply() && self.engine.pending() == 0 {
-                return Err(Error::protocol("internal: waiting for a reply that was never requested"));
-            }
-            self.flush().await?;
-            self.fill().await?;
         }
     }
 }
