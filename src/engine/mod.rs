@@ -43,7 +43,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { limits: Limits::default(), max_in_flight: 32, pipelining: true }
+        Config { limits: Limits::default(), max_in_flight: 64, pipelining: true }
     }
 }
 
