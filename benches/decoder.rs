@@ -68,6 +68,12 @@ fn main() {
             best = best.min(started.elapsed());
         }
         let gbps = input.len() as f64 / best.as_secs_f64() / 1e9;
-        println!("  {:>6} B chunks: {:.2} GB/s  (best of 7: {:.1} ms, {} message octets out)", chunk, gbps, best.as_secs_f64() * 1e3, produced);
+        println!(
+            "  {:>6} B chunks: {:.2} GB/s  (best of 7: {:.1} ms, {} message octets out)",
+            chunk,
+            gbps,
+            best.as_secs_f64() * 1e3,
+            produced
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! Run with `cargo bench --bench fetch`.
 
 #[path = "../tests/support/stack.rs"]
+#[allow(dead_code)]
 mod stack;
 
 use std::process::Command;
@@ -25,7 +26,10 @@ fn message(i: usize) -> Vec<u8> {
     );
     let mut line = 0;
     while m.len() < 4000 {
-        m.push_str(&format!("{}{i:05}-{line:03} lorem ipsum dolor sit amet, consectetur adipiscing elit\n", if line % 20 == 0 { "." } else { "" }));
+        m.push_str(&format!(
+            "{}{i:05}-{line:03} lorem ipsum dolor sit amet, consectetur adipiscing elit\n",
+            if line % 20 == 0 { "." } else { "" }
+        ));
         line += 1;
     }
     m.into_bytes()
@@ -133,7 +137,10 @@ fn main() {
         } else {
             latency_proxy(stack.pop3_port(), Duration::from_millis(delay_ms))
         };
-        println!("\n  network: loopback{}", if delay_ms > 0 { format!(" + {delay_ms} ms each way ({} ms RTT)", 2 * delay_ms) } else { String::new() });
+        println!(
+            "\n  network: loopback{}",
+            if delay_ms > 0 { format!(" + {delay_ms} ms each way ({} ms RTT)", 2 * delay_ms) } else { String::new() }
+        );
         for (name, pipelining) in [("pop3-wasm, pipelined", true), ("pop3-wasm, one at a time", false)] {
             let run = runtime.block_on(fetch_all(port, &password, pipelining));
             println!(
@@ -145,6 +152,12 @@ fn main() {
             );
         }
         let (best, commands) = poplib(port, &password);
-        println!("    {:<26} {:>8.1} ms  {:>4} round trips  {:>4} commands", "python poplib", best.as_secs_f64() * 1e3, commands + 1, commands);
+        println!(
+            "    {:<26} {:>8.1} ms  {:>4} round trips  {:>4} commands",
+            "python poplib",
+            best.as_secs_f64() * 1e3,
+            commands + 1,
+            commands
+        );
     }
 }

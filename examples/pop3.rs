@@ -61,10 +61,12 @@ fn parse_args() -> Args {
             "--host" => args.host = value(),
             "--port" => args.port = value().parse().unwrap_or_else(|_| usage()),
             "--user" => args.user = value(),
-            "--auth" => args.auth = AuthMethod::parse(&value()).unwrap_or_else(|e| {
-                eprintln!("{e}");
-                usage()
-            }),
+            "--auth" => {
+                args.auth = AuthMethod::parse(&value()).unwrap_or_else(|e| {
+                    eprintln!("{e}");
+                    usage()
+                })
+            }
             "--allow-cleartext" => args.allow_cleartext = true,
             "--timeout" => args.timeout = Duration::from_secs_f64(value().parse().unwrap_or_else(|_| usage())),
             "--window" => args.window = value().parse().unwrap_or_else(|_| usage()),
@@ -90,7 +92,8 @@ fn password(args: &Args) -> Result<Secret, Error> {
         if !out.status.success() {
             return Err(Error::new(ErrorKind::Usage, "the password command failed"));
         }
-        let text = String::from_utf8(out.stdout).map_err(|_| Error::new(ErrorKind::Usage, "the password is not UTF-8"))?;
+        let text =
+            String::from_utf8(out.stdout).map_err(|_| Error::new(ErrorKind::Usage, "the password is not UTF-8"))?;
         return Ok(Secret::new(text.trim_end_matches(['\r', '\n'])));
     }
     std::env::var("POP3_PASSWORD")

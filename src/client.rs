@@ -9,9 +9,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::auth::{self, AuthMethod, Credentials, Offer};
-use crate::engine::{
-    self, CommandId, Engine, Event, Greeting, ListEntry, Listing, Reply, Stat, Stats, UidEntry,
-};
+use crate::engine::{self, CommandId, Engine, Event, Greeting, ListEntry, Listing, Reply, Stat, Stats, UidEntry};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{Capabilities, Command, MsgNum, StatusText};
 use crate::transport::{with_timeout, Timer, TlsInfo, Transport};
@@ -30,7 +28,11 @@ pub struct ClientConfig {
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        ClientConfig { engine: engine::Config::default(), reply_timeout: Some(Duration::from_secs(60)), read_buffer: 64 * 1024 }
+        ClientConfig {
+            engine: engine::Config::default(),
+            reply_timeout: Some(Duration::from_secs(60)),
+            read_buffer: 64 * 1024,
+        }
     }
 }
 
@@ -172,9 +174,11 @@ impl<T: Transport> Client<T> {
         // Anything already received after the +OK came before the handshake: a STARTTLS
         // injection attempt. The engine refuses it; check here too, before touching TLS.
         if self.start != self.end {
-            let e = self.engine.handle_input(&self.buf[self.start..self.end]).err().unwrap_or_else(|| {
-                Error::tls("the server sent data after accepting STLS (STARTTLS injection)")
-            });
+            let e = self
+                .engine
+                .handle_input(&self.buf[self.start..self.end])
+                .err()
+                .unwrap_or_else(|| Error::tls("the server sent data after accepting STLS (STARTTLS injection)"));
             let _ = self.transport.close().await;
             return Err(e);
         }
@@ -424,10 +428,9 @@ impl<T: Transport> Client<T> {
                     Event::MessageStart { id, status } if id == current => {
                         message = Vec::with_capacity(octets_hint(&status).unwrap_or(0).min(PREALLOCATE_MAX) as usize);
                     }
-                    Event::MessageData { id, data } if id == current => {
-                        if sink_error.is_none() {
-                            message.extend_from_slice(data);
-                        }
+                    // After the sink failed, the remaining replies are read and dropped.
+                    Event::MessageData { id, data } if id == current && sink_error.is_none() => {
+                        message.extend_from_slice(data);
                     }
                     Event::Done { id, result } if id == current => {
                         pending.pop_front();
@@ -506,7 +509,8 @@ impl<T: Transport> Client<T> {
             // Cannot happen with a buffer larger than the line limit; guard anyway.
             return Err(self.engine.handle_transport_error(Error::limit("the read buffer is full")));
         }
-        let read = with_timeout(&*self.timer, self.config.reply_timeout, self.transport.read(&mut self.buf[self.end..])).await;
+        let read =
+            with_timeout(&*self.timer, self.config.reply_timeout, self.transport.read(&mut self.buf[self.end..])).await;
         match read {
             Some(Ok(0)) => {
                 self.engine.handle_eof()?;

@@ -132,10 +132,7 @@ impl Error {
         if self.kind.is_transient() {
             return true;
         }
-        matches!(
-            self.code,
-            Some(ResponseCode::SysTemp) | Some(ResponseCode::InUse) | Some(ResponseCode::LoginDelay)
-        )
+        matches!(self.code, Some(ResponseCode::SysTemp) | Some(ResponseCode::InUse) | Some(ResponseCode::LoginDelay))
     }
 }
 

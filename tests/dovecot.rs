@@ -88,7 +88,9 @@ async fn automatic_choice_prefers_cram_md5_and_refuses_cleartext() {
 #[tokio::test]
 async fn wrong_password_is_an_auth_error_with_dovecots_code() {
     let (stack, _) = start(1);
-    for method in [AuthMethod::UserPass, AuthMethod::Sasl("PLAIN".into()), AuthMethod::Sasl("CRAM-MD5".into()), AuthMethod::Apop] {
+    for method in
+        [AuthMethod::UserPass, AuthMethod::Sasl("PLAIN".into()), AuthMethod::Sasl("CRAM-MD5".into()), AuthMethod::Apop]
+    {
         let mut client = native::connect("127.0.0.1", stack.pop3_port(), config()).await.unwrap();
         let credentials = Credentials::new("alice", "definitely-wrong");
         let options = LoginOptions { method: method.clone(), allow_cleartext: true };
@@ -105,7 +107,9 @@ async fn capabilities_before_and_after_login() {
     let (stack, _) = start(1);
     let mut client = native::connect("127.0.0.1", stack.pop3_port(), config()).await.unwrap();
     let before = client.capa().await.unwrap().expect("Dovecot supports CAPA");
-    assert!(before.top && before.uidl && before.resp_codes && before.pipelining && before.auth_resp_code && before.user);
+    assert!(
+        before.top && before.uidl && before.resp_codes && before.pipelining && before.auth_resp_code && before.user
+    );
     for mech in ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256"] {
         assert!(before.has_sasl(mech), "{mech} in {:?}", before.sasl);
     }

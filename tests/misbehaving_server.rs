@@ -161,22 +161,18 @@ async fn server_without_capa_gets_one_command_at_a_time() {
     // Without CAPA there is no PIPELINING: each RETR must wait for the previous reply, which
     // shows in the round-trip count (a pipelining client would need one for both).
     let mut script = fake::login_steps();
-    script.extend([
-        Expect("RETR 1"),
-        send("+OK\r\none\r\n.\r\n"),
-        Expect("RETR 2"),
-        send("+OK\r\ntwo\r\n.\r\n"),
-    ]);
+    script.extend([Expect("RETR 1"), send("+OK\r\none\r\n.\r\n"), Expect("RETR 2"), send("+OK\r\ntwo\r\n.\r\n")]);
     let (port, server) = fake::serve(script).await;
     let mut client = logged_in(port, config(5000)).await;
     assert!(client.capabilities().is_none());
     let mut got = Vec::new();
-    client.retr_many(&[n(1), n(2)], |m, body| {
-        got.push((m.get(), body.unwrap()));
-        Ok(())
-    })
-    .await
-    .unwrap();
+    client
+        .retr_many(&[n(1), n(2)], |m, body| {
+            got.push((m.get(), body.unwrap()));
+            Ok(())
+        })
+        .await
+        .unwrap();
     assert_eq!(got, vec![(1, b"one\r\n".to_vec()), (2, b"two\r\n".to_vec())]);
     assert_eq!(client.stats().round_trips, 2 + 3, "capa, user, pass, then one per RETR");
     drop(client);
@@ -222,7 +218,8 @@ async fn stls_injection_is_refused() {
 #[tokio::test]
 async fn cleartext_password_is_not_sent_without_tls() {
     // The server offers only USER/PASS. Without consent, nothing secret reaches the wire.
-    let script = vec![send("+OK ready\r\n"), Expect("CAPA"), send("+OK\r\nUSER\r\n.\r\n"), Expect("QUIT"), send("+OK\r\n")];
+    let script =
+        vec![send("+OK ready\r\n"), Expect("CAPA"), send("+OK\r\nUSER\r\n.\r\n"), Expect("QUIT"), send("+OK\r\n")];
     let (port, server) = fake::serve(script).await;
     let mut client = native::connect("127.0.0.1", port, config(5000)).await.unwrap();
     let err = client.login(&Credentials::new("alice", "pw"), &LoginOptions::default()).await.unwrap_err();

@@ -57,7 +57,15 @@ fuzz_target!(|input: &[u8]| {
         pending.drain(..pos);
         if engine.state() == pop3_wasm::engine::State::Transaction && !queued_transaction {
             queued_transaction = true;
-            for cmd in [Command::Stat, Command::List(None), Command::Uidl(None), Command::Retr(n(1)), Command::Top(n(2), 3), Command::Dele(n(1)), Command::Quit] {
+            for cmd in [
+                Command::Stat,
+                Command::List(None),
+                Command::Uidl(None),
+                Command::Retr(n(1)),
+                Command::Top(n(2), 3),
+                Command::Dele(n(1)),
+                Command::Quit,
+            ] {
                 let _ = engine.send(cmd);
             }
         }

@@ -25,8 +25,7 @@ use zeroize::Zeroizing;
 use crate::auth::Mechanism;
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
-    describe_line, BlockKind, Capabilities, Command, Decoder, Frame, Limits, MsgNum, ReplyShape, StatusLine,
-    StatusText,
+    describe_line, BlockKind, Capabilities, Command, Decoder, Frame, Limits, MsgNum, ReplyShape, StatusLine, StatusText,
 };
 
 /// Engine settings.
@@ -379,7 +378,9 @@ impl Engine {
     pub fn send(&mut self, command: Command) -> Result<CommandId> {
         self.check_usable()?;
         if matches!(command, Command::Auth { .. }) {
-            return Err(Error::usage("use Engine::authenticate for AUTH, so the engine can answer the server's challenges"));
+            return Err(Error::usage(
+                "use Engine::authenticate for AUTH, so the engine can answer the server's challenges",
+            ));
         }
         self.check_state_for(&command)?;
         Ok(self.enqueue(command, None))
@@ -549,7 +550,9 @@ impl Engine {
                 return Ok((pos, event));
             }
             if self.awaiting_tls && pos < input.len() {
-                return Err(self.fail(Error::tls("the server sent data right after accepting STLS (STARTTLS injection)")));
+                return Err(
+                    self.fail(Error::tls("the server sent data right after accepting STLS (STARTTLS injection)"))
+                );
             }
         }
     }
@@ -697,9 +700,9 @@ impl Engine {
                 self.state = State::Closed;
                 Ok(Reply::Ok(status))
             }
-            Kind::Stat => parse_stat(&status.text).map(Reply::Stat).ok_or_else(|| {
-                Error::protocol(format!("cannot read the STAT reply \"{}\"", status.text))
-            }),
+            Kind::Stat => parse_stat(&status.text)
+                .map(Reply::Stat)
+                .ok_or_else(|| Error::protocol(format!("cannot read the STAT reply \"{}\"", status.text))),
             Kind::ListOne => parse_list_entry(&status.text).map(Reply::ListOne).ok_or_else(|| {
                 Error::protocol(format!("cannot read the reply to {}: \"{}\"", done.label, status.text))
             }),
@@ -716,7 +719,8 @@ impl Engine {
                 if let Some(failure) = sasl.and_then(|s| s.failure) {
                     return failure;
                 }
-                let what = if kind == Kind::User { "the server refused the user name" } else { "authentication failed" };
+                let what =
+                    if kind == Kind::User { "the server refused the user name" } else { "authentication failed" };
                 Error::from_server(ErrorKind::Auth, what, status.code, &status.text)
             }
             Kind::Quit => {
@@ -728,7 +732,9 @@ impl Engine {
                     &status.text,
                 )
             }
-            _ => Error::from_server(ErrorKind::Server, format!("the server refused {label}"), status.code, &status.text),
+            _ => {
+                Error::from_server(ErrorKind::Server, format!("the server refused {label}"), status.code, &status.text)
+            }
         }
     }
 
@@ -784,8 +790,7 @@ impl Engine {
             Some(Collecting::Uidl(listing)) => Ok(Reply::Uidl(listing)),
             None if discarded > 0 => Err(Error::limit(format!(
                 "the reply to {} is larger than the limit of {} octets; it was read and discarded",
-                done.label,
-                self.config.limits.max_message
+                done.label, self.config.limits.max_message
             ))),
             None => Ok(Reply::MessageEnd),
         };

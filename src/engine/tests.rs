@@ -146,7 +146,10 @@ fn rfc1939_example_session() {
         [
             Seen::Done(apop, ok("mrose's maildrop has 2 messages (320 octets)")),
             Seen::Done(stat, Ok(Reply::Stat(Stat { count: 2, size: 320 }))),
-            Seen::Done(list, Ok(Reply::List(Listing { entries: vec![entry(1, 120), entry(2, 200)], malformed: vec![] }))),
+            Seen::Done(
+                list,
+                Ok(Reply::List(Listing { entries: vec![entry(1, 120), entry(2, 200)], malformed: vec![] }))
+            ),
             Seen::Start(retr1),
             Seen::Data(retr1, b"<the POP3 server sends message 1>\r\n".to_vec()),
             Seen::Done(retr1, Ok(Reply::MessageEnd)),
@@ -477,15 +480,15 @@ fn single_line_listings_and_malformed_lines() {
     let uidl = h.send(Command::Uidl(None));
     h.transmit();
     // Comcast-style odd spacing, a malformed line, and a duplicate id.
-    h.feed(b"+OK\r\n1  whqtswO00WBw418f9t5JxYwZ\r\n2\tQhdPYR:00WBw1Ph7x7\r\nbogus\r\n3 whqtswO00WBw418f9t5JxYwZ\r\n.\r\n").unwrap();
+    h.feed(
+        b"+OK\r\n1  whqtswO00WBw418f9t5JxYwZ\r\n2\tQhdPYR:00WBw1Ph7x7\r\nbogus\r\n3 whqtswO00WBw418f9t5JxYwZ\r\n.\r\n",
+    )
+    .unwrap();
     assert_eq!(h.seen[0], Seen::Done(list, Ok(Reply::ListOne(ListEntry { msg: n(2), size: 200 }))));
     let Seen::Done(id, Ok(Reply::Uidl(listing))) = &h.seen[1] else { panic!("{:?}", h.seen) };
     assert_eq!(*id, uidl);
     let uids: Vec<(u32, &str)> = listing.entries.iter().map(|e| (e.msg.get(), e.uid.as_str())).collect();
-    assert_eq!(
-        uids,
-        vec![(1, "whqtswO00WBw418f9t5JxYwZ"), (2, "QhdPYR:00WBw1Ph7x7"), (3, "whqtswO00WBw418f9t5JxYwZ")]
-    );
+    assert_eq!(uids, vec![(1, "whqtswO00WBw418f9t5JxYwZ"), (2, "QhdPYR:00WBw1Ph7x7"), (3, "whqtswO00WBw418f9t5JxYwZ")]);
     assert_eq!(listing.malformed, vec!["bogus"]);
 }
 
@@ -557,7 +560,10 @@ fn utf8_mode() {
 
 #[test]
 fn apop_timestamp_extraction() {
-    assert_eq!(apop_timestamp("POP3 ready <1896.697170952@dbc.mtview.ca.us>").as_deref(), Some("<1896.697170952@dbc.mtview.ca.us>"));
+    assert_eq!(
+        apop_timestamp("POP3 ready <1896.697170952@dbc.mtview.ca.us>").as_deref(),
+        Some("<1896.697170952@dbc.mtview.ca.us>")
+    );
     assert_eq!(apop_timestamp("Dovecot ready."), None);
     assert_eq!(apop_timestamp("ready <no-at-sign>"), None);
     assert_eq!(apop_timestamp("a <x@y> b <1.2@host>").as_deref(), Some("<1.2@host>"));

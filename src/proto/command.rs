@@ -226,7 +226,12 @@ impl Command {
     pub fn allowed_after_login(&self) -> bool {
         !matches!(
             self,
-            Command::Stls | Command::Utf8 | Command::User(_) | Command::Pass(_) | Command::Apop { .. } | Command::Auth { .. }
+            Command::Stls
+                | Command::Utf8
+                | Command::User(_)
+                | Command::Pass(_)
+                | Command::Apop { .. }
+                | Command::Auth { .. }
         )
     }
 
@@ -257,7 +262,9 @@ impl Command {
                 Some(ir) => write!(out, " {mechanism} {}", ir.expose()),
                 None => write!(out, " {mechanism}"),
             },
-            Command::List(Some(n)) | Command::Uidl(Some(n)) | Command::Retr(n) | Command::Dele(n) => write!(out, " {n}"),
+            Command::List(Some(n)) | Command::Uidl(Some(n)) | Command::Retr(n) | Command::Dele(n) => {
+                write!(out, " {n}")
+            }
             Command::Top(n, lines) => write!(out, " {n} {lines}"),
             _ => Ok(()),
         };

@@ -212,10 +212,7 @@ impl Decoder {
     }
 
     fn overlong(&self) -> Error {
-        Error::limit(format!(
-            "the server sent a line longer than the limit of {} octets",
-            self.limits.max_line
-        ))
+        Error::limit(format!("the server sent a line longer than the limit of {} octets", self.limits.max_line))
     }
 
     fn decode_data<'a>(&mut self, input: &'a [u8]) -> (usize, Option<Frame<'a>>) {
@@ -402,13 +399,15 @@ mod tests {
     #[test]
     fn status_lines() {
         let input = b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n-ERR [IN-USE] locked\r\n";
-        let expected = Ok(vec![line("+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>"), line("-ERR [IN-USE] locked")]);
+        let expected =
+            Ok(vec![line("+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>"), line("-ERR [IN-USE] locked")]);
         check_all_splits(input, &[None, None], Limits::default(), &expected);
     }
 
     #[test]
     fn message_with_dot_stuffing() {
-        let input = b"+OK 120 octets\r\nSubject: x\r\n\r\n..leading dot\r\n...two dots\r\n..\r\nend\r\n.\r\n+OK next\r\n";
+        let input =
+            b"+OK 120 octets\r\nSubject: x\r\n\r\n..leading dot\r\n...two dots\r\n..\r\nend\r\n.\r\n+OK next\r\n";
         let expected = Ok(vec![
             line("+OK 120 octets"),
             data("Subject: x\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nend\r\n"),
@@ -421,7 +420,8 @@ mod tests {
     #[test]
     fn list_block() {
         let input = b"+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n-ERR no such message\r\n";
-        let expected = Ok(vec![line("+OK 2 messages"), list("1 120"), list("2 200"), END, line("-ERR no such message")]);
+        let expected =
+            Ok(vec![line("+OK 2 messages"), list("1 120"), list("2 200"), END, line("-ERR no such message")]);
         check_all_splits(input, &[L, L], Limits::default(), &expected);
     }
 
