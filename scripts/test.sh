@@ -9,11 +9,18 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 step "lint: rustfmt and clippy"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown --lib --test browser -- -D warnings
 
 step "native: unit tests, scripted-server tests, Dovecot integration tests"
 cargo test --quiet
 
-step "wasm32: the core builds for wasm"
-cargo build --quiet --target wasm32-unknown-unknown
+step "npm package: wasm build, wasm-bindgen, wasm-opt, load check"
+scripts/build-pkg.sh
+
+step "browser: wasm-bindgen tests in headless Chromium, through websockify to Dovecot"
+scripts/test-browser.sh
+
+step "node: tests of the npm package and its CLI against Dovecot"
+(cd pkg && node --test test/)
 
 step "all tests passed"

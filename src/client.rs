@@ -137,6 +137,17 @@ impl<T: Transport> Client<T> {
         &self.transport
     }
 
+    /// Drops commands an abandoned call queued but did not send. Replies already on their
+    /// way are still read (and discarded) by the next call.
+    pub fn cancel_queued(&mut self) {
+        self.engine.cancel_queued();
+    }
+
+    /// Whether `STLS` was accepted but the TLS handshake has not completed.
+    pub fn is_awaiting_tls(&self) -> bool {
+        self.engine.is_awaiting_tls()
+    }
+
     // ----- commands -----
 
     /// Asks the server for its capabilities. `None` when the server does not support `CAPA`
@@ -575,8 +586,9 @@ fn octets_hint(status: &StatusText) -> Option<u64> {
     status.text.split_ascii_whitespace().next()?.parse().ok()
 }
 
-fn unexpected(reply: &Reply) -> Error {
-    Error::protocol(format!("internal: unexpected reply {reply:?}"))
+fn unexpected(_reply: &Reply) -> Error {
+    // No `{:?}` of the reply: it would add every reply type's Debug code to the wasm module.
+    Error::protocol("internal: a reply of an unexpected kind")
 }
 
 /// A message being received, chunk by chunk. Drop it early to abandon the message: the rest

@@ -9,17 +9,22 @@
 //! - [`transport`]: the byte-stream trait the async client talks through, and its
 //!   implementations;
 //! - [`client`]: the async client that pumps bytes between a transport and the engine;
-//! - `native` (not on wasm): a tokio TCP transport and timer.
+//! - [`mime`]: retrieved messages decoded through mail-parser (headers, bodies, attachments);
+//! - `native` (not on wasm): a tokio TCP transport and timer;
+//! - `wasm` (on wasm32 only): the JavaScript API, the WebSocket and JavaScript-stream transports.
 
 pub mod auth;
 pub mod client;
 pub mod engine;
 mod error;
+pub mod mime;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod proto;
 mod secret;
 pub mod transport;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use error::{Error, ErrorKind, Result};
 pub use secret::Secret;

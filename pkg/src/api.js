@@ -1,0 +1,335 @@
+// The public JavaScript API, shared by every runtime entry point (browser, Node, Deno,
+// workerd). Each entry initialises the wasm module its own way and calls makeApi() with it.
+//
+// The wasm `Session` does the protocol work; this layer adds option checking, per-call
+// timeouts combined with AbortSignals, real `Pop3Error` instances, a ReadableStream for
+// streamed retrieval, and lazily decoded attachments for parsed messages.
+
+const ERROR_CODES = new Set([
+  'server', 'auth', 'protocol', 'limit', 'timeout', 'closed', 'transport', 'tls', 'usage', 'aborted',
+]);
+
+/** An error from the POP3 client. `code` is stable and safe to branch on. */
+export class Pop3Error extends Error {
+  constructor(message, { code = 'protocol', responseCode = null, serverText = null, transient = false, cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = code === 'aborted' ? 'AbortError' : 'Pop3Error';
+    this.code = ERROR_CODES.has(code) ? code : 'protocol';
+    this.responseCode = responseCode;
+    this.serverText = serverText;
+    this.transient = transient;
+  }
+}
+
+/** Turns whatever the wasm side (or a callback) threw into a Pop3Error. */
+export function toPop3Error(e) {
+  if (e instanceof Pop3Error) return e;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && ERROR_CODES.has(e.code)) {
+    return new Pop3Error(String(e.message), {
+      code: e.code,
+      responseCode: e.responseCode ?? null,
+      serverText: e.serverText ?? null,
+      transient: Boolean(e.transient),
+    });
+  }
+  if (e && typeof e === 'object' && e.name === 'AbortError') {
+    return new Pop3Error('the call was aborted', { code: 'aborted', cause: e });
+  }
+  return new Pop3Error(e instanceof Error ? e.message : String(e), { code: 'usage', cause: e });
+}
+
+function usage(message) {
+  return new Pop3Error(message, { code: 'usage' });
+}
+
+function checkMessageNumber(n) {
+  if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) {
+    throw usage(`${String(n)} is not a message number (an integer from 1)`);
+  }
+  return n;
+}
+
+function checkOptions(options, name) {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object') throw usage(`${name} must be an object`);
+  return options;
+}
+
+/**
+ * Combines a caller's AbortSignal and a time limit into one signal for a call. Returns
+ * { signal, done } where done() releases the timer and listener.
+ */
+function callSignal(options) {
+  const { signal, timeoutMs } = options;
+  if (timeoutMs === undefined && !signal) return { signal: undefined, done() {} };
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) {
+    throw usage('timeoutMs must be a non-negative number');
+  }
+  const controller = new AbortController();
+  let timer;
+  const forward = () => controller.abort(signal.reason);
+  if (signal) {
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener('abort', forward, { once: true });
+  }
+  if (timeoutMs !== undefined) {
+    timer = setTimeout(() => {
+      const reason = typeof DOMException === 'function'
+        ? new DOMException(`the call took longer than ${timeoutMs} ms`, 'TimeoutError')
+        : Object.assign(new Error(`the call took longer than ${timeoutMs} ms`), { name: 'TimeoutError' });
+      controller.abort(reason);
+    }, timeoutMs);
+  }
+  return {
+    signal: controller.signal,
+    done() {
+      clearTimeout(timer);
+      if (signal) signal.removeEventListener('abort', forward);
+    },
+  };
+}
+
+async function call(options, fn) {
+  const { signal, done } = callSignal(options);
+  try {
+    return await fn(signal);
+  } catch (e) {
+    throw toPop3Error(e);
+  } finally {
+    done();
+  }
+}
+
+/** Builds the API on an initialised wasm-bindgen module (`wasm` is its exports). */
+export function makeApi(wasm) {
+  /** A connected POP3 session. Calls may overlap: they run one after another, in order. */
+  class Pop3Client {
+    #session;
+
+    constructor(session) {
+      this.#session = session;
+    }
+
+    /** The server greeting: { text, code, apopTimestamp }. */
+    get greeting() { return this.#session.greeting; }
+    /** Capabilities from the last CAPA, or null. */
+    get capabilities() { return this.#session.capabilities; }
+    /** { version, cipher, terminatedBy } when the connection is encrypted, else null. */
+    get tlsInfo() { return this.#session.tlsInfo; }
+    /** 'authorization', 'transaction', 'closed', ... */
+    get state() { return this.#session.state; }
+    /** { roundTrips, commands, bytesIn, bytesOut }. */
+    get stats() { return this.#session.stats; }
+
+    capa(options) {
+      const o = checkOptions(options, 'options');
+      return call(o, (signal) => this.#session.capa(signal));
+    }
+
+    /** STLS: upgrade to TLS (needs a transport that can, such as the Node adapter). */
+    startTls(options) {
+      const o = checkOptions(options, 'options');
+      return call(o, (signal) => this.#session.stls(signal));
+    }
+
+    /**
+     * Logs in and resolves to the mechanism used. `mechanism`: 'auto' (default: the
+     * strongest the server offers), 'user', 'apop', 'plain', 'login', 'cram-md5'.
+     * Passwords are never sent in the clear over an unencrypted connection unless
+     * `allowCleartext` is true.
+     */
+    login(user, password, options) {
+      const o = checkOptions(options, 'options');
+      if (typeof user !== 'string' || user === '') throw usage('user must be a non-empty string');
+      if (typeof password !== 'string') throw usage('password must be a string');
+      const mechanism = o.mechanism ?? 'auto';
+      if (typeof mechanism !== 'string') throw usage('mechanism must be a string');
+      return call(o, (signal) => this.#session.login(user, password, mechanism, Boolean(o.allowCleartext), signal));
+    }
+
+    stat(options) {
+      return call(checkOptions(options, 'options'), (signal) => this.#session.stat(signal));
+    }
+
+    /** LIST: [{ msg, size }]. Sizes are the server's, and only hints. */
+    list(options) {
+      return call(checkOptions(options, 'options'), (signal) => this.#session.list(undefined, signal));
+    }
+
+    listOne(msg, options) {
+      checkMessageNumber(msg);
+      return call(checkOptions(options, 'options'), (signal) => this.#session.list(msg, signal));
+    }
+
+    /** UIDL: [{ msg, uid }]; uids are stable across sessions. */
+    uidl(options) {
+      return call(checkOptions(options, 'options'), (signal) => this.#session.uidl(undefined, signal));
+    }
+
+    uidlOne(msg, options) {
+      checkMessageNumber(msg);
+      return call(checkOptions(options, 'options'), (signal) => this.#session.uidl(msg, signal));
+    }
+
+    /** TOP msg lines: the headers and the first `lines` body lines, as bytes. */
+    top(msg, lines, options) {
+      checkMessageNumber(msg);
+      if (!Number.isInteger(lines) || lines < 0) throw usage('lines must be a non-negative integer');
+      const o = checkOptions(options, 'options');
+      return call(o, (signal) => this.#session.retr(msg, lines, o.onProgress, signal));
+    }
+
+    /** RETR msg: the whole message as a Uint8Array. `onProgress({ received, expected })`. */
+    retrieve(msg, options) {
+      checkMessageNumber(msg);
+      const o = checkOptions(options, 'options');
+      if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw usage('onProgress must be a function');
+      return call(o, (signal) => this.#session.retr(msg, undefined, o.onProgress, signal));
+    }
+
+    /**
+     * RETR msg as a ReadableStream of Uint8Array chunks. Memory stays bounded: the
+     * connection is read only as fast as the stream is consumed. Cancelling the stream
+     * abandons the message; the session stays usable.
+     */
+    retrieveStream(msg, options) {
+      checkMessageNumber(msg);
+      const o = checkOptions(options, 'options');
+      const session = this.#session;
+      const cancel = new AbortController();
+      let waiting = null;
+      let finished = false;
+      return new ReadableStream({
+        start(controller) {
+          const combined = { ...o, signal: o.signal ? anySignal([o.signal, cancel.signal]) : cancel.signal };
+          call(combined, (signal) => session.retrStream(msg, o.lines, (chunk) => {
+            controller.enqueue(chunk);
+            if (controller.desiredSize > 0) return undefined;
+            return new Promise((resolve) => { waiting = resolve; });
+          }, signal)).then(() => {
+            finished = true;
+            controller.close();
+          }, (e) => {
+            finished = true;
+            if (!cancel.signal.aborted) controller.error(e);
+          });
+        },
+        pull() {
+          if (waiting) { const w = waiting; waiting = null; w(); }
+        },
+        cancel() {
+          if (!finished) cancel.abort();
+          if (waiting) { const w = waiting; waiting = null; w(); }
+        },
+      }, { highWaterMark: 4 });
+    }
+
+    /**
+     * Retrieves several messages, pipelined when the server allows it. `onMessage(msg,
+     * bytes)` is called for each, in order; a message that fails is reported through
+     * `onError(msg, error)` (default: the whole call rejects with it after the others).
+     */
+    async retrieveMany(msgs, options) {
+      if (!Array.isArray(msgs)) throw usage('msgs must be an array of message numbers');
+      msgs.forEach(checkMessageNumber);
+      const o = checkOptions(options, 'options');
+      if (typeof o.onMessage !== 'function') throw usage('onMessage must be a function');
+      let firstError = null;
+      await call(o, (signal) => this.#session.retrMany(msgs, o.lines, (msg, bytes, error) => {
+        if (error) {
+          const e = toPop3Error(error);
+          if (o.onError) o.onError(msg, e);
+          else if (!firstError) firstError = e;
+          return;
+        }
+        o.onMessage(msg, bytes);
+      }, signal));
+      if (firstError) throw firstError;
+    }
+
+    /** DELE msg: marks the message; it is deleted when the session ends with quit(). */
+    delete(msg, options) {
+      checkMessageNumber(msg);
+      return call(checkOptions(options, 'options'), (signal) => this.#session.dele(msg, signal));
+    }
+
+    /** RSET: unmarks every message marked for deletion in this session. */
+    reset(options) {
+      return call(checkOptions(options, 'options'), (signal) => this.#session.rset(signal));
+    }
+
+    noop(options) {
+      return call(checkOptions(options, 'options'), (signal) => this.#session.noop(signal));
+    }
+
+    /** QUIT: the server deletes the marked messages and the connection closes. */
+    quit(options) {
+      return call(checkOptions(options, 'options'), (signal) => this.#session.quit(signal));
+    }
+
+    /** Closes the connection without QUIT: nothing marked for deletion is deleted. */
+    async close() {
+      try {
+        await this.#session.close();
+      } catch (e) {
+        throw toPop3Error(e);
+      }
+    }
+  }
+
+  /**
+   * Connects to a POP3 server through `options.url` (a WebSocket to a websockify-style
+   * proxy) or `options.transport` (any { read, write, close } byte stream), waits for the
+   * greeting, and with `tls: 'starttls'` upgrades the connection with STLS.
+   */
+  async function connectWith(options) {
+    const o = checkOptions(options, 'options');
+    if (o.url === undefined && o.transport === undefined) {
+      throw usage('connect() needs url (a WebSocket proxy) or transport (a byte stream)');
+    }
+    if (o.url !== undefined && typeof o.url !== 'string') throw usage('url must be a string');
+    if (o.transport !== undefined && (typeof o.transport !== 'object' || typeof o.transport.read !== 'function'
+      || typeof o.transport.write !== 'function' || typeof o.transport.close !== 'function')) {
+      throw usage('transport must have read(), write(bytes) and close()');
+    }
+    const tls = o.tls ?? 'none';
+    if (!['none', 'starttls'].includes(tls)) {
+      throw usage(`tls must be 'none' or 'starttls' here (got ${JSON.stringify(tls)}); implicit TLS is chosen with the transport`);
+    }
+    const session = await call(o, (signal) => wasm.Session.connect({
+      url: o.url,
+      stream: o.transport,
+      protocols: o.protocols,
+      replyTimeoutMs: o.replyTimeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs,
+      maxLineBytes: o.maxLineBytes,
+      maxMessageBytes: o.maxMessageBytes,
+      pipelining: o.pipelining,
+      window: o.window,
+      signal,
+    }));
+    const client = new Pop3Client(session);
+    if (tls === 'starttls') {
+      try {
+        await client.startTls({ signal: o.signal });
+      } catch (e) {
+        await client.close().catch(() => {});
+        throw e;
+      }
+    }
+    return client;
+  }
+
+  return { Pop3Client, connectWith, buildInfo: () => wasm.buildInfo() };
+}
+
+/** An AbortSignal that fires when any of `signals` does. */
+export function anySignal(signals) {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any(signals);
+  const controller = new AbortController();
+  for (const s of signals) {
+    if (s.aborted) { controller.abort(s.reason); break; }
+    s.addEventListener('abort', () => controller.abort(s.reason), { once: true });
+  }
+  return controller.signal;
+}

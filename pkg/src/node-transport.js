@@ -1,0 +1,187 @@
+// A byte stream over Node's `net` and `tls`, in the { read, write, close, startTls, tlsInfo }
+// shape the client takes. Certificates and host names are always verified; a private CA can
+// be added to Node's built-in roots with `ca`.
+
+import net from 'node:net';
+import tls from 'node:tls';
+
+import { Pop3Error } from './api.js';
+
+const TLS_ERROR = /^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS_|ERR_SSL_|HOSTNAME_MISMATCH)/;
+
+/** Maps a Node socket error to a Pop3Error with the right code. */
+function nodeError(e, context) {
+  const code = e && e.code ? String(e.code) : '';
+  let kind = 'transport';
+  if (TLS_ERROR.test(code) || /certificate|SSL|TLS/.test(String(e && e.message))) kind = 'tls';
+  else if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') kind = 'closed';
+  else if (code === 'ETIMEDOUT') kind = 'timeout';
+  const err = new Pop3Error(`${context}: ${e && e.message ? e.message : String(e)}`, { code: kind, cause: e });
+  err.pop3Kind = kind;
+  return err;
+}
+
+/** The roots to trust: Node's, plus the caller's private CA certificates (PEM). */
+function trustedRoots(ca) {
+  if (ca === undefined || ca === null) return undefined;
+  const extra = Array.isArray(ca) ? ca : [ca];
+  return [...tls.rootCertificates, ...extra.map((c) => (typeof c === 'string' ? c : Buffer.from(c).toString('utf8')))];
+}
+
+const HIGH_WATER = 1 << 20;
+
+/** A connected socket as a byte stream. */
+export class NodeSocketStream {
+  #socket;
+  #chunks = [];
+  #queued = 0;
+  #waiter = null;
+  #ended = false;
+  #error = null;
+  #host;
+  #tlsOptions;
+
+  constructor(socket, { host, tlsOptions }) {
+    this.#host = host;
+    this.#tlsOptions = tlsOptions;
+    this.#attach(socket);
+  }
+
+  #attach(socket) {
+    this.#socket = socket;
+    socket.on('data', (chunk) => {
+      if (this.#waiter) {
+        const { resolve } = this.#waiter;
+        this.#waiter = null;
+        resolve(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        return;
+      }
+      this.#chunks.push(chunk);
+      this.#queued += chunk.length;
+      // Back-pressure: stop reading from the network while the client is behind.
+      if (this.#queued > HIGH_WATER) socket.pause();
+    });
+    socket.on('end', () => { this.#ended = true; this.#wake(); });
+    socket.on('close', () => { this.#ended = true; this.#wake(); });
+    socket.on('error', (e) => { this.#error = nodeError(e, `connection to ${this.#host}`); this.#wake(); });
+  }
+
+  #wake() {
+    if (!this.#waiter) return;
+    const { resolve, reject } = this.#waiter;
+    this.#waiter = null;
+    if (this.#error) reject(this.#error);
+    else resolve(null);
+  }
+
+  /** The next chunk of bytes, or null at the end of the stream. */
+  read() {
+    if (this.#chunks.length > 0) {
+      const chunk = this.#chunks.shift();
+      this.#queued -= chunk.length;
+      if (this.#queued <= HIGH_WATER / 2 && this.#socket.isPaused()) this.#socket.resume();
+      return Promise.resolve(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    }
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(null);
+    if (this.#waiter) return Promise.reject(new Pop3Error('read() called while another read is pending', { code: 'usage' }));
+    return new Promise((resolve, reject) => { this.#waiter = { resolve, reject }; });
+  }
+
+  write(bytes) {
+    if (this.#error) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      // Copy: the caller may wipe its buffer (it can hold a password) once this resolves.
+      this.#socket.write(Buffer.from(bytes), (e) => (e ? reject(nodeError(e, `writing to ${this.#host}`)) : resolve()));
+    });
+  }
+
+  close() {
+    const socket = this.#socket;
+    return new Promise((resolve) => {
+      if (socket.destroyed) return resolve();
+      const timer = setTimeout(() => { socket.destroy(); resolve(); }, 2000);
+      socket.end(() => { clearTimeout(timer); socket.destroy(); resolve(); });
+    });
+  }
+
+  /** Upgrades to TLS in place (after the server accepted STLS). */
+  async startTls() {
+    if (this.#chunks.length > 0) {
+      const err = new Pop3Error('the server sent data before the TLS handshake (STARTTLS injection)', { code: 'tls' });
+      err.pop3Kind = 'tls';
+      throw err;
+    }
+    const plain = this.#socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('end');
+    plain.removeAllListeners('close');
+    plain.removeAllListeners('error');
+    const secure = await secureConnect({ ...this.#tlsOptions, socket: plain }, this.#host);
+    this.#ended = false;
+    this.#attach(secure);
+  }
+
+  /** { version, cipher } when the connection is encrypted, else null. */
+  get tlsInfo() {
+    if (!(this.#socket instanceof tls.TLSSocket)) return null;
+    const cipher = this.#socket.getCipher();
+    return { version: this.#socket.getProtocol() ?? '', cipher: cipher ? (cipher.standardName || cipher.name) : '' };
+  }
+}
+
+function secureConnect(options, host) {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect(options);
+    const fail = (e) => { socket.destroy(); reject(nodeError(e, `TLS with ${host}`)); };
+    socket.once('error', fail);
+    socket.once('secureConnect', () => {
+      socket.removeListener('error', fail);
+      resolve(socket);
+    });
+  });
+}
+
+/**
+ * Opens a connection. `tls`: 'none' (plain, also for a later STLS), 'implicit' (POP3S, port
+ * 995), or 'starttls' (plain now; the client upgrades after the greeting). `ca`: extra CA
+ * certificates (PEM) trusted on top of Node's roots. `servername`: the name to verify
+ * (default: `host`, unless it is an IP address, which is checked against the certificate's
+ * IP addresses).
+ */
+export async function openNodeStream({ host, port, tls: mode = 'none', ca, servername, connectTimeoutMs = 30000, signal }) {
+  if (typeof host !== 'string' || host === '') throw new Pop3Error('host must be a non-empty string', { code: 'usage' });
+  const defaultPort = mode === 'implicit' ? 995 : 110;
+  const p = port ?? defaultPort;
+  if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Pop3Error(`invalid port ${String(port)}`, { code: 'usage' });
+  if (!['none', 'implicit', 'starttls'].includes(mode)) {
+    throw new Pop3Error(`tls must be 'none', 'implicit' or 'starttls' (got ${JSON.stringify(mode)})`, { code: 'usage' });
+  }
+  const tlsOptions = {
+    host,
+    port: p,
+    servername: servername ?? (net.isIP(host) ? undefined : host),
+    ca: trustedRoots(ca),
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+  };
+  const where = `${host}:${p}`;
+  const socket = await new Promise((resolve, reject) => {
+    const s = mode === 'implicit' ? tls.connect(tlsOptions) : net.connect({ host, port: p });
+    const ready = mode === 'implicit' ? 'secureConnect' : 'connect';
+    const timer = setTimeout(() => {
+      s.destroy();
+      const err = new Pop3Error(`connecting to ${where} took longer than ${connectTimeoutMs} ms`, { code: 'timeout' });
+      reject(err);
+    }, connectTimeoutMs);
+    const onAbort = () => { clearTimeout(timer); s.destroy(); reject(new Pop3Error('the call was aborted', { code: 'aborted' })); };
+    if (signal) {
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    s.once('error', (e) => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); reject(nodeError(e, `cannot connect to ${where}`)); });
+    s.once(ready, () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); s.removeAllListeners('error'); resolve(s); });
+  });
+  socket.setNoDelay(true);
+  return new NodeSocketStream(socket, { host: where, tlsOptions });
+}

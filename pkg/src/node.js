@@ -1,0 +1,35 @@
+// Entry point for Node: the wasm module is read from disk and instantiated synchronously,
+// and connect() can also open TCP/TLS connections itself (host, port, tls).
+
+import { readFileSync } from 'node:fs';
+
+import * as wasm from '../wasm/pop3_wasm.js';
+import { makeApi, Pop3Error, toPop3Error } from './api.js';
+import { makeMime } from './mime.js';
+import { openNodeStream, NodeSocketStream } from './node-transport.js';
+
+wasm.initSync({ module: readFileSync(new URL('../wasm/pop3_wasm_bg.wasm', import.meta.url)) });
+
+const api = makeApi(wasm);
+
+export { Pop3Error, toPop3Error, openNodeStream, NodeSocketStream };
+export const { Pop3Client, buildInfo } = api;
+export const { parseMessage, attachmentContent } = makeMime(wasm);
+
+/**
+ * Connects to a POP3 server. With `host` (and `port`, `tls`: 'none' | 'implicit' |
+ * 'starttls', `ca`, `servername`) over Node's net/tls; otherwise through `url` (a WebSocket
+ * proxy; needs a global WebSocket, Node 22+ or --experimental-websocket) or `transport`.
+ */
+export async function connect(options = {}) {
+  if (options === null || typeof options !== 'object') throw new Pop3Error('options must be an object', { code: 'usage' });
+  if (options.host === undefined) return api.connectWith(options);
+  const mode = options.tls ?? 'none';
+  const transport = await openNodeStream({ ...options, tls: mode });
+  try {
+    return await api.connectWith({ ...options, transport, tls: mode === 'starttls' ? 'starttls' : 'none' });
+  } catch (e) {
+    await transport.close().catch(() => {});
+    throw e;
+  }
+}

@@ -1,0 +1,260 @@
+// Types of the pop3-wasm package (every runtime entry point shares them).
+
+/** Stable error codes; branch on these, not on messages. */
+export type ErrorCode =
+  | 'server' // the server answered -ERR; see responseCode and serverText
+  | 'auth' // wrong credentials, or no acceptable mechanism
+  | 'protocol' // the server broke the protocol
+  | 'limit' // a line or message exceeded a configured limit
+  | 'timeout' // the server (or the call) took too long
+  | 'closed' // the connection closed, possibly in the middle of a reply
+  | 'transport' // the connection or proxy failed
+  | 'tls' // TLS failed: certificate, handshake, STARTTLS injection
+  | 'usage' // a bad argument, or a call in the wrong state (raised before anything is sent)
+  | 'aborted'; // the call's AbortSignal fired
+
+/** Every error the package throws or rejects with. Never contains a password or token. */
+export declare class Pop3Error extends Error {
+  constructor(message: string, init?: { code?: ErrorCode; responseCode?: string | null; serverText?: string | null; transient?: boolean; cause?: unknown });
+  readonly code: ErrorCode;
+  /** The server's response code: 'IN-USE', 'LOGIN-DELAY', 'SYS/TEMP', 'SYS/PERM', 'AUTH', 'UTF8', or another. */
+  readonly responseCode: string | null;
+  /** The text of the server's -ERR line. */
+  readonly serverText: string | null;
+  /** Whether trying again later may succeed (network trouble, timeouts, [SYS/TEMP], [IN-USE]). */
+  readonly transient: boolean;
+}
+
+/** Converts anything thrown into a Pop3Error. */
+export declare function toPop3Error(error: unknown): Pop3Error;
+
+/**
+ * A bidirectional byte stream to a POP3 server. Implement it to run the client over any
+ * connection (the Node, Deno and Cloudflare adapters are such objects).
+ */
+export interface ByteStream {
+  /** The next bytes received, or null at the end of the stream. */
+  read(): Promise<Uint8Array | null>;
+  /** Writes all of `bytes`. */
+  write(bytes: Uint8Array): Promise<void>;
+  close(): Promise<void> | void;
+  /** Upgrades the connection to TLS in place, after the server accepted STLS. */
+  startTls?(): Promise<void>;
+  /** The TLS session, when the connection is encrypted. */
+  readonly tlsInfo?: { version: string; cipher: string } | null;
+}
+
+/** Options every call accepts. */
+export interface CallOptions {
+  /** Cancels the call. The session stays usable: a reply still on its way is skipped. */
+  signal?: AbortSignal;
+  /** Cancels the call after this many milliseconds (rejects with code 'timeout'). */
+  timeoutMs?: number;
+}
+
+export interface ConnectOptions extends CallOptions {
+  /** A WebSocket URL of a websockify-style proxy that relays to the POP3 server. */
+  url?: string;
+  /** WebSocket subprotocols to offer: none by default; websockify also accepts ['binary']. */
+  protocols?: string[];
+  /** Any byte stream to the server (instead of url). */
+  transport?: ByteStream;
+  /** 'starttls': upgrade with STLS right after the greeting (the transport must support it). */
+  tls?: 'none' | 'starttls';
+  /** Longest silence while a reply is expected, in ms (default 60000; 0: no limit). */
+  replyTimeoutMs?: number;
+  /** Longest wait for the connection to open, in ms (default 30000). */
+  connectTimeoutMs?: number;
+  /** Longest status or list line accepted (default 8192). */
+  maxLineBytes?: number;
+  /** Largest message accepted; a larger one fails alone with code 'limit' (default 256 MiB). */
+  maxMessageBytes?: number;
+  /** Pipeline commands when the server offers PIPELINING (default true). */
+  pipelining?: boolean;
+  /** Most commands in flight when pipelining (default 64). */
+  window?: number;
+}
+
+export interface Greeting {
+  text: string;
+  code: string | null;
+  /** The <...> timestamp that makes APOP possible, if the server sent one. */
+  apopTimestamp: string | null;
+}
+
+/** What the server announced in CAPA (RFC 2449, RFC 6856). */
+export interface Capabilities {
+  top: boolean;
+  user: boolean;
+  /** SASL mechanisms, upper case. */
+  sasl: string[];
+  respCodes: boolean;
+  authRespCode: boolean;
+  loginDelay: { seconds: number; perUser: boolean } | null;
+  pipelining: boolean;
+  /** Retention of retrieved mail: days (0: end of session), or never. */
+  expire: { days: number | null; never: boolean; perUser: boolean } | null;
+  uidl: boolean;
+  implementation: string | null;
+  stls: boolean;
+  utf8: boolean;
+  utf8User: boolean;
+  lang: boolean;
+  other: string[];
+}
+
+export interface TlsInfo {
+  version: string;
+  cipher: string;
+  /** 'host': the runtime's TLS (Node, Deno, Workers); 'wasm': TLS inside this library. */
+  terminatedBy: 'host' | 'wasm';
+}
+
+export type SessionState = 'greeting' | 'authorization' | 'transaction' | 'update' | 'closed';
+
+export interface Stats {
+  roundTrips: number;
+  commands: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface LoginOptions extends CallOptions {
+  /** 'auto' (default: the strongest offered), 'user', 'apop', 'plain', 'login', 'cram-md5'. */
+  mechanism?: string;
+  /** Allow sending the password itself over a connection without TLS (default false). */
+  allowCleartext?: boolean;
+}
+
+export interface ListEntry {
+  msg: number;
+  /** The size the server reports, in octets. A hint: some servers get it wrong. */
+  size: number;
+}
+
+export interface UidEntry {
+  msg: number;
+  /** A unique id, stable across sessions. */
+  uid: string;
+}
+
+export interface Progress {
+  /** Octets received so far. */
+  received: number;
+  /** The expected size, from LIST or the server's "+OK n octets" (a hint), if known. */
+  expected: number | undefined;
+}
+
+export interface RetrieveOptions extends CallOptions {
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface StreamOptions extends CallOptions {
+  /** Stream `TOP msg lines` instead of the whole message. */
+  lines?: number;
+}
+
+export interface RetrieveManyOptions extends CallOptions {
+  /** Called for each message, in order, as it arrives. */
+  onMessage: (msg: number, bytes: Uint8Array) => void;
+  /** Called for a message that failed; without it the call rejects after the others. */
+  onError?: (msg: number, error: Pop3Error) => void;
+  /** Fetch `TOP msg lines` instead of whole messages. */
+  lines?: number;
+}
+
+/** A connected POP3 session. Calls may overlap: they queue and run in order. */
+export declare class Pop3Client {
+  private constructor();
+  readonly greeting: Greeting;
+  readonly capabilities: Capabilities | null;
+  readonly tlsInfo: TlsInfo | null;
+  readonly state: SessionState;
+  readonly stats: Stats;
+  capa(options?: CallOptions): Promise<Capabilities | null>;
+  startTls(options?: CallOptions): Promise<void>;
+  /** Logs in; resolves to the mechanism used ('CRAM-MD5', 'APOP', 'PLAIN', 'USER', ...). */
+  login(user: string, password: string, options?: LoginOptions): Promise<string>;
+  stat(options?: CallOptions): Promise<{ count: number; size: number }>;
+  list(options?: CallOptions): Promise<ListEntry[]>;
+  listOne(msg: number, options?: CallOptions): Promise<ListEntry>;
+  uidl(options?: CallOptions): Promise<UidEntry[]>;
+  uidlOne(msg: number, options?: CallOptions): Promise<UidEntry>;
+  top(msg: number, lines: number, options?: RetrieveOptions): Promise<Uint8Array>;
+  retrieve(msg: number, options?: RetrieveOptions): Promise<Uint8Array>;
+  retrieveStream(msg: number, options?: StreamOptions): ReadableStream<Uint8Array>;
+  retrieveMany(msgs: number[], options: RetrieveManyOptions): Promise<void>;
+  /** Marks a message for deletion; it is deleted when the session ends with quit(). */
+  delete(msg: number, options?: CallOptions): Promise<void>;
+  /** Unmarks every message marked for deletion in this session. */
+  reset(options?: CallOptions): Promise<void>;
+  noop(options?: CallOptions): Promise<void>;
+  /** Ends the session: the server deletes what was marked, and the connection closes. */
+  quit(options?: CallOptions): Promise<void>;
+  /** Closes the connection without QUIT: nothing marked for deletion is deleted. */
+  close(): Promise<void>;
+}
+
+export declare function connect(options: ConnectOptions): Promise<Pop3Client>;
+
+export interface Address {
+  name: string | null;
+  address: string | null;
+  /** The group the address was listed in ("undisclosed-recipients: ;"), if any. */
+  group: string | null;
+}
+
+export interface AttachmentInfo {
+  /** Pass to attachmentContent() to get the bytes. */
+  index: number;
+  filename: string | null;
+  /** type/subtype, lower case. */
+  contentType: string;
+  /** Decoded size in octets. */
+  size: number;
+  /** The Content-ID without angle brackets, for resolving cid: URLs. */
+  contentId: string | null;
+  /** An inline part (such as an image the HTML refers to by cid:). */
+  inline: boolean;
+  disposition: string | null;
+}
+
+/** A parsed message: plain data, safe to pass between a Web Worker and a page. */
+export interface ParsedMessage {
+  subject: string | null;
+  from: Address[];
+  sender: Address[];
+  replyTo: Address[];
+  to: Address[];
+  cc: Address[];
+  bcc: Address[];
+  /** RFC 3339, when the Date header could be read. */
+  date: string | null;
+  /** The Date header as sent, when it could not be read. */
+  dateRaw: string | null;
+  messageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  /**
+   * The plain-text body, decoded from its charset. Null for an HTML-only message in the npm
+   * build (derive text from `html` with the DOM if needed; see buildInfo().htmlText).
+   */
+  text: string | null;
+  /** True when `text` was derived from the HTML body (builds with the html-text feature). */
+  textFromHtml: boolean;
+  /** The HTML body, or null when the message has none. Untrusted: sanitise before display. */
+  html: string | null;
+  attachments: AttachmentInfo[];
+  /** Every header, with decoded values, in order. */
+  headers: { name: string; value: string }[];
+  /** Size of the raw message in octets. */
+  size: number;
+}
+
+/** Parses message bytes (as retrieved). */
+export declare function parseMessage(raw: Uint8Array | ArrayBuffer): ParsedMessage;
+/** The decoded bytes of attachment `index` of a parsed message, or null. */
+export declare function attachmentContent(raw: Uint8Array | ArrayBuffer, index: number): Uint8Array | null;
+
+/** What this build of the wasm module contains. */
+export declare function buildInfo(): { version: string; fullEncoding: boolean; htmlText: boolean; tls: boolean };

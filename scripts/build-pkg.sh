@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the npm package in pkg/ from source: the wasm module (release profile), its
+# wasm-bindgen glue, and wasm-opt -Oz with binaryen from npm (Debian's binaryen 108 produces
+# modules that fail to load). The result is load-checked in Node before it is accepted.
+#
+#   scripts/build-pkg.sh [--features LIST] [--out DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+features=""
+out=pkg/wasm
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --features) features=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) echo "usage: $0 [--features LIST] [--out DIR]" >&2; exit 2 ;;
+  esac
+done
+
+[ -x pkg/node_modules/.bin/wasm-opt ] || (cd pkg && npm ci --no-audit --no-fund --loglevel=error)
+
+# No default features: the html-text fallback costs about 20 KB gzip (see Cargo.toml).
+cargo build --quiet --release --target wasm32-unknown-unknown --lib --no-default-features ${features:+--features "$features"}
+raw=target/wasm32-unknown-unknown/release/pop3_wasm.wasm
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+wasm-bindgen --target web --out-dir "$tmp" --out-name pop3_wasm "$raw"
+pkg/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --strip-debug --strip-producers "$tmp/pop3_wasm_bg.wasm" -o "$tmp/opt.wasm"
+mv "$tmp/opt.wasm" "$tmp/pop3_wasm_bg.wasm"
+
+# Load check: the optimised module must instantiate and run.
+node --input-type=module -e "
+  import { readFileSync } from 'node:fs';
+  const m = await import('$tmp/pop3_wasm.js');
+  m.initSync({ module: readFileSync('$tmp/pop3_wasm_bg.wasm') });
+  if (typeof m.buildInfo().version !== 'string') throw new Error('module does not run');
+"
+mkdir -p "$out"
+rm -f "$out"/pop3_wasm*
+cp "$tmp"/pop3_wasm.js "$tmp"/pop3_wasm.d.ts "$tmp"/pop3_wasm_bg.wasm "$out"/
+size=$(stat -c %s "$out/pop3_wasm_bg.wasm")
+gz=$(gzip -9 -c "$out/pop3_wasm_bg.wasm" | wc -c)
+echo "built $out/pop3_wasm_bg.wasm: $size bytes, $gz gzip${features:+ (features: $features)}"

@@ -1,0 +1,139 @@
+//! A byte stream supplied by JavaScript: any object with `read()`, `write(bytes)` and
+//! `close()` (and optionally `startTls()` and a `tlsInfo` property). The Node, Deno and
+//! Cloudflare adapters in the npm package are such objects.
+//!
+//! A read that is abandoned (a call aborted or timed out) keeps its promise, and the next read
+//! takes its result, so no bytes are lost when a call is cancelled.
+
+use js_sys::{Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::transport::{TlsInfo, Transport};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The JavaScript side of [`JsStreamTransport`].
+    #[wasm_bindgen(typescript_type = "ByteStream")]
+    pub type JsByteStream;
+
+    #[wasm_bindgen(method, catch)]
+    fn read(this: &JsByteStream) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn write(this: &JsByteStream, data: &Uint8Array) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn close(this: &JsByteStream) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = startTls)]
+    fn start_tls(this: &JsByteStream) -> Result<JsValue, JsValue>;
+}
+
+/// A [`Transport`] over a JavaScript byte-stream object.
+pub struct JsStreamTransport {
+    stream: JsByteStream,
+    pending_read: Option<JsFuture>,
+    /// Bytes of the last chunk that did not fit into the caller's buffer.
+    leftover: Option<(Uint8Array, u32)>,
+}
+
+impl JsStreamTransport {
+    /// Wraps `stream`.
+    pub fn new(stream: JsByteStream) -> Self {
+        JsStreamTransport { stream, pending_read: None, leftover: None }
+    }
+}
+
+/// Converts an exception from a JavaScript transport into an [`Error`]. Adapters may set
+/// `pop3Kind` (one of [`ErrorKind`]'s names) to say what kind of failure it was.
+pub fn transport_error(context: &str, value: &JsValue) -> Error {
+    let kind = Reflect::get(value, &"pop3Kind".into()).ok().and_then(|k| k.as_string());
+    let kind = match kind.as_deref() {
+        Some("tls") => ErrorKind::Tls,
+        Some("timeout") => ErrorKind::Timeout,
+        Some("closed") => ErrorKind::Closed,
+        Some("usage") => ErrorKind::Usage,
+        _ => ErrorKind::Transport,
+    };
+    Error::new(kind, format!("{context}: {}", super::describe_js(value)))
+}
+
+async fn settle(value: JsValue) -> Result<JsValue, JsValue> {
+    JsFuture::from(Promise::resolve(&value)).await
+}
+
+impl Transport for JsStreamTransport {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let (chunk, offset) = match self.leftover.take() {
+            Some(left) => left,
+            None => {
+                if self.pending_read.is_none() {
+                    let promise = self.stream.read().map_err(|e| transport_error("read failed", &e))?;
+                    self.pending_read = Some(JsFuture::from(Promise::resolve(&promise)));
+                }
+                let result = self.pending_read.as_mut().expect("set above").await;
+                self.pending_read = None;
+                let value = result.map_err(|e| transport_error("read failed", &e))?;
+                if value.is_null() || value.is_undefined() {
+                    return Ok(0);
+                }
+                let chunk = if let Some(array) = value.dyn_ref::<Uint8Array>() {
+                    array.clone()
+                } else if let Some(buffer) = value.dyn_ref::<js_sys::ArrayBuffer>() {
+                    Uint8Array::new(buffer)
+                } else {
+                    return Err(Error::usage("a transport's read() must resolve to a Uint8Array or null"));
+                };
+                (chunk, 0)
+            }
+        };
+        let available = chunk.length() - offset;
+        if available == 0 {
+            // An empty chunk is not the end of the stream; ask again.
+            return Box::pin(self.read(buf)).await;
+        }
+        let n = available.min(buf.len() as u32);
+        chunk.subarray(offset, offset + n).copy_to(&mut buf[..n as usize]);
+        if n < available {
+            self.leftover = Some((chunk, offset + n));
+        }
+        Ok(n as usize)
+    }
+
+    async fn write(&mut self, data: &[u8]) -> Result<()> {
+        let array = Uint8Array::from(data);
+        let result = self.stream.write(&array).map_err(|e| transport_error("write failed", &e))?;
+        // The copy in `array` may hold a password: overwrite it once written.
+        let outcome = settle(result).await.map_err(|e| transport_error("write failed", &e));
+        array.fill(0, 0, array.length());
+        outcome.map(drop)
+    }
+
+    async fn close(&mut self) -> Result<()> {
+        let result = self.stream.close().map_err(|e| transport_error("close failed", &e))?;
+        settle(result).await.map(drop).map_err(|e| transport_error("close failed", &e))
+    }
+
+    async fn start_tls(&mut self) -> Result<()> {
+        if self.leftover.is_some() || self.pending_read.is_some() {
+            return Err(Error::tls("bytes arrived before the TLS handshake (STARTTLS injection)"));
+        }
+        let has = Reflect::get(&self.stream, &"startTls".into()).map(|f| f.is_function()).unwrap_or(false);
+        if !has {
+            return Err(Error::usage("this transport has no startTls(), so STLS is not available"));
+        }
+        let result = self.stream.start_tls().map_err(|e| transport_error("TLS upgrade failed", &e))?;
+        settle(result).await.map(drop).map_err(|e| transport_error("TLS upgrade failed", &e))
+    }
+
+    fn tls_info(&self) -> Option<TlsInfo> {
+        let info = Reflect::get(&self.stream, &"tlsInfo".into()).ok()?;
+        if info.is_null() || info.is_undefined() {
+            return None;
+        }
+        let field = |name: &str| Reflect::get(&info, &name.into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+        Some(TlsInfo { version: field("version"), cipher: field("cipher"), terminated_by: "host" })
+    }
+}

@@ -1,0 +1,876 @@
+//! The JavaScript face of the client: the only module that touches wasm-bindgen.
+//!
+//! It is deliberately thin. `Session` wraps one [`Client`] over an [`AnyTransport`]; every
+//! method returns a `Promise` and runs after the calls made before it (a FIFO lock), so
+//! overlapping calls queue instead of failing. Errors become real JavaScript `Error` objects
+//! with a stable `code`. Each call can take an `AbortSignal`: an aborted call rejects at once
+//! and the session stays usable (a reply still on its way is read and discarded by the next
+//! call). The friendlier API, TypeScript types and runtime adapters live in the npm package
+//! (`pkg/src`), on top of this.
+
+mod js_stream;
+mod queue;
+mod timer;
+mod websocket;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::auth::{AuthMethod, Credentials};
+use crate::client::{Client, ClientConfig, LoginOptions};
+use crate::engine::State;
+use crate::error::{Error, ErrorKind, Result};
+use crate::proto::{Capabilities, Expire, MsgNum};
+use crate::transport::{TlsInfo, Transport};
+use crate::Secret;
+
+pub use js_stream::{JsByteStream, JsStreamTransport};
+pub use timer::JsTimer;
+pub use websocket::WebSocketTransport;
+
+/// The transports the JavaScript client can use.
+pub enum AnyTransport {
+    /// A WebSocket to a websockify-style proxy.
+    WebSocket(WebSocketTransport),
+    /// A byte stream object supplied by JavaScript (Node, Deno, Cloudflare adapters).
+    Js(JsStreamTransport),
+}
+
+impl Transport for AnyTransport {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        match self {
+            AnyTransport::WebSocket(t) => t.read(buf).await,
+            AnyTransport::Js(t) => t.read(buf).await,
+        }
+    }
+    async fn write(&mut self, data: &[u8]) -> Result<()> {
+        match self {
+            AnyTransport::WebSocket(t) => t.write(data).await,
+            AnyTransport::Js(t) => t.write(data).await,
+        }
+    }
+    async fn close(&mut self) -> Result<()> {
+        match self {
+            AnyTransport::WebSocket(t) => t.close().await,
+            AnyTransport::Js(t) => t.close().await,
+        }
+    }
+    async fn start_tls(&mut self) -> Result<()> {
+        match self {
+            AnyTransport::WebSocket(t) => t.start_tls().await,
+            AnyTransport::Js(t) => t.start_tls().await,
+        }
+    }
+    fn tls_info(&self) -> Option<TlsInfo> {
+        match self {
+            AnyTransport::WebSocket(t) => t.tls_info(),
+            AnyTransport::Js(t) => t.tls_info(),
+        }
+    }
+}
+
+// ----- conversions -----
+
+/// A short description of a JavaScript exception (its message, or its string form).
+pub(crate) fn describe_js(value: &JsValue) -> String {
+    if let Some(e) = value.dyn_ref::<js_sys::Error>() {
+        let message: String = e.message().into();
+        let code = Reflect::get(value, &"code".into()).ok().and_then(|c| c.as_string());
+        return match code {
+            Some(code) if !message.contains(&code) => format!("{message} ({code})"),
+            _ => message,
+        };
+    }
+    // Avoid `{:?}`: it would pull float formatting into the module for this one message.
+    value
+        .as_string()
+        .or_else(|| js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()))
+        .unwrap_or_else(|| "an unknown error".to_owned())
+}
+
+/// Converts an [`Error`] into a JavaScript `Error` with `name` `Pop3Error`, a stable `code`
+/// (the [`ErrorKind`] name), and the server's `responseCode` and `serverText` when present.
+pub fn to_js_error(error: &Error) -> JsValue {
+    let js = js_sys::Error::new(&error.to_string());
+    js.set_name("Pop3Error");
+    let set = |k: &str, v: JsValue| {
+        let _ = Reflect::set(&js, &k.into(), &v);
+    };
+    set("code", error.kind().as_str().into());
+    set("responseCode", error.response_code().map(|c| JsValue::from_str(c.as_str())).unwrap_or(JsValue::NULL));
+    set("serverText", error.server_text().map(JsValue::from_str).unwrap_or(JsValue::NULL));
+    set("transient", error.is_transient().into());
+    js.into()
+}
+
+fn js_error(kind: ErrorKind, message: &str) -> JsValue {
+    to_js_error(&Error::new(kind, message))
+}
+
+/// Builds a plain object from key/value pairs.
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let obj = Object::new();
+    for (k, v) in fields {
+        let _ = Reflect::set(&obj, &(*k).into(), v);
+    }
+    obj.into()
+}
+
+fn opt_str(value: Option<&str>) -> JsValue {
+    value.map(JsValue::from_str).unwrap_or(JsValue::NULL)
+}
+
+fn capabilities_to_js(caps: &Capabilities) -> JsValue {
+    let strings = |items: &[String]| items.iter().map(|s| JsValue::from_str(s)).collect::<Array>().into();
+    let login_delay = caps
+        .login_delay
+        .map(|d| object(&[("seconds", d.value.into()), ("perUser", d.per_user.into())]))
+        .unwrap_or(JsValue::NULL);
+    let expire = caps
+        .expire
+        .map(|e| {
+            let days = match e.value {
+                Expire::Never => JsValue::NULL,
+                Expire::Days(d) => d.into(),
+            };
+            object(&[("days", days), ("never", (e.value == Expire::Never).into()), ("perUser", e.per_user.into())])
+        })
+        .unwrap_or(JsValue::NULL);
+    object(&[
+        ("top", caps.top.into()),
+        ("user", caps.user.into()),
+        ("sasl", strings(&caps.sasl)),
+        ("respCodes", caps.resp_codes.into()),
+        ("authRespCode", caps.auth_resp_code.into()),
+        ("loginDelay", login_delay),
+        ("pipelining", caps.pipelining.into()),
+        ("expire", expire),
+        ("uidl", caps.uidl.into()),
+        ("implementation", opt_str(caps.implementation.as_deref())),
+        ("stls", caps.stls.into()),
+        ("utf8", caps.utf8.is_some().into()),
+        ("utf8User", caps.utf8.unwrap_or(false).into()),
+        ("lang", caps.lang.into()),
+        ("other", strings(&caps.other)),
+    ])
+}
+
+fn tls_to_js(info: Option<TlsInfo>) -> JsValue {
+    match info {
+        None => JsValue::NULL,
+        Some(i) => object(&[
+            ("version", i.version.into()),
+            ("cipher", i.cipher.into()),
+            ("terminatedBy", i.terminated_by.into()),
+        ]),
+    }
+}
+
+fn state_name(state: State) -> &'static str {
+    match state {
+        State::Greeting => "greeting",
+        State::Authorization => "authorization",
+        State::Transaction => "transaction",
+        State::Update => "update",
+        State::Closed => "closed",
+    }
+}
+
+fn msg_num(n: f64) -> Result<MsgNum> {
+    if n.fract() != 0.0 || !(1.0..=u32::MAX as f64).contains(&n) {
+        return Err(Error::usage("message numbers are integers from 1"));
+    }
+    MsgNum::new(n as u32)
+}
+
+/// Reads an optional non-negative number option.
+fn number_option(options: &JsValue, name: &str) -> Result<Option<f64>> {
+    let value = Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(v) if v >= 0.0 && v.is_finite() => Ok(Some(v)),
+        _ => Err(Error::usage(format!("option {name} must be a non-negative number"))),
+    }
+}
+
+fn bool_option(options: &JsValue, name: &str) -> Result<Option<bool>> {
+    let value = Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value.as_bool().map(Some).ok_or_else(|| Error::usage(format!("option {name} must be a boolean")))
+}
+
+fn client_config(options: &JsValue) -> Result<ClientConfig> {
+    let mut config = ClientConfig::default();
+    if let Some(ms) = number_option(options, "replyTimeoutMs")? {
+        config.reply_timeout = if ms == 0.0 { None } else { Some(Duration::from_secs_f64(ms / 1000.0)) };
+    }
+    if let Some(v) = number_option(options, "maxLineBytes")? {
+        config.engine.limits.max_line = (v as usize).max(512);
+    }
+    if let Some(v) = number_option(options, "maxMessageBytes")? {
+        config.engine.limits.max_message = v as u64;
+    }
+    if let Some(v) = bool_option(options, "pipelining")? {
+        config.engine.pipelining = v;
+    }
+    if let Some(v) = number_option(options, "window")? {
+        config.engine.max_in_flight = (v as usize).max(1);
+    }
+    Ok(config)
+}
+
+// ----- abort signals -----
+
+#[derive(Default)]
+struct AbortState {
+    fired: bool,
+    waker: Option<Waker>,
+}
+
+/// Resolves when an `AbortSignal` fires; removes its listener when dropped.
+struct AbortWatch {
+    signal: JsValue,
+    state: Rc<RefCell<AbortState>>,
+    listener: Option<Closure<dyn FnMut()>>,
+}
+
+impl AbortWatch {
+    fn new(signal: &JsValue) -> AbortWatch {
+        let state = Rc::new(RefCell::new(AbortState::default()));
+        let mut watch = AbortWatch { signal: signal.clone(), state: state.clone(), listener: None };
+        if signal.is_undefined() || signal.is_null() {
+            return watch;
+        }
+        if Reflect::get(signal, &"aborted".into()).ok().and_then(|a| a.as_bool()) == Some(true) {
+            state.borrow_mut().fired = true;
+            return watch;
+        }
+        let listener = Closure::<dyn FnMut()>::new(move || {
+            let mut st = state.borrow_mut();
+            st.fired = true;
+            if let Some(w) = st.waker.take() {
+                w.wake();
+            }
+        });
+        if let Ok(add) = Reflect::get(signal, &"addEventListener".into()).and_then(|f| f.dyn_into::<Function>()) {
+            let _ = add.call2(signal, &"abort".into(), listener.as_ref());
+        }
+        watch.listener = Some(listener);
+        watch
+    }
+
+    fn fired(&self) -> bool {
+        self.state.borrow().fired
+    }
+
+    /// The error an aborted call rejects with: `code` `timeout` when the signal's reason is a
+    /// `TimeoutError` (as from `AbortSignal.timeout()`), `aborted` otherwise.
+    fn error(&self) -> JsValue {
+        let reason = Reflect::get(&self.signal, &"reason".into()).unwrap_or(JsValue::UNDEFINED);
+        let name = Reflect::get(&reason, &"name".into()).ok().and_then(|n| n.as_string());
+        if name.as_deref() == Some("TimeoutError") {
+            js_error(ErrorKind::Timeout, "the call took longer than its time limit and was cancelled")
+        } else {
+            let err = js_error(ErrorKind::Usage, "the call was aborted");
+            let _ = Reflect::set(&err, &"code".into(), &"aborted".into());
+            let _ = Reflect::set(&err, &"name".into(), &"AbortError".into());
+            err
+        }
+    }
+
+    async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            let mut st = self.state.borrow_mut();
+            if st.fired {
+                Poll::Ready(())
+            } else {
+                st.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+impl Drop for AbortWatch {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            if let Ok(remove) =
+                Reflect::get(&self.signal, &"removeEventListener".into()).and_then(|f| f.dyn_into::<Function>())
+            {
+                let _ = remove.call2(&self.signal, &"abort".into(), listener.as_ref());
+            }
+        }
+    }
+}
+
+// ----- the session -----
+
+type JsClient = Client<AnyTransport>;
+
+struct Inner {
+    lock: queue::FifoLock,
+    client: RefCell<Option<JsClient>>,
+    /// Sizes from the last `LIST`, for progress reports.
+    sizes: RefCell<HashMap<u32, u64>>,
+    /// What the synchronous getters report, refreshed after every call.
+    snapshot: RefCell<Snapshot>,
+}
+
+#[derive(Default)]
+struct Snapshot {
+    greeting: JsValue,
+    capabilities: JsValue,
+    tls: JsValue,
+    state: &'static str,
+    round_trips: u64,
+    commands: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+}
+
+impl Inner {
+    fn refresh(&self, client: &JsClient) {
+        let mut snap = self.snapshot.borrow_mut();
+        snap.capabilities = client.capabilities().map(capabilities_to_js).unwrap_or(JsValue::NULL);
+        snap.tls = tls_to_js(client.tls_info());
+        snap.state = state_name(client.state());
+        let stats = client.stats();
+        (snap.round_trips, snap.commands, snap.bytes_in, snap.bytes_out) =
+            (stats.round_trips, stats.commands, stats.bytes_in, stats.bytes_out);
+    }
+}
+
+/// Lends the client to one call and puts it back when the call ends, even if it is aborted.
+struct Lease<'a> {
+    inner: &'a Inner,
+    client: Option<JsClient>,
+}
+
+impl Lease<'_> {
+    fn get(&mut self) -> &mut JsClient {
+        self.client.as_mut().expect("leased")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            self.inner.refresh(&client);
+            *self.inner.client.borrow_mut() = Some(client);
+        } else {
+            self.inner.snapshot.borrow_mut().state = "closed";
+        }
+    }
+}
+
+/// A POP3 session for JavaScript. Created by `Session.connect()`; used through the npm
+/// package's `Pop3Client`, which adds the documented API on top.
+#[wasm_bindgen]
+pub struct Session {
+    inner: Rc<Inner>,
+}
+
+/// Runs one call's `work` (which starts by taking its turn with [`acquire`]), honouring
+/// `signal`. Not generic: the abort and error handling exist once in the module, not once per
+/// method.
+fn run(inner: Rc<Inner>, signal: JsValue, work: Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promise {
+    promise(Box::pin(async move {
+        let abort = AbortWatch::new(&signal);
+        if abort.fired() {
+            return Err(abort.error());
+        }
+        let aborted = std::pin::pin!(abort.wait());
+        match futures::future::select(work, aborted).await {
+            futures::future::Either::Left((result, _)) => result.map_err(|e| to_js_error(&e)),
+            futures::future::Either::Right(((), work)) => {
+                // Drop the call first: its lease returns the client and its turn ends.
+                drop(work);
+                after_abort(&inner).await;
+                Err(abort.error())
+            }
+        }
+    }))
+}
+
+/// The one instantiation of `future_to_promise` in the module (each costs kilobytes).
+fn promise(work: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>) -> Promise {
+    future_to_promise(work)
+}
+
+/// Waits for the calls made before this one, then lends the client to this call.
+async fn acquire(inner: &Inner) -> Result<(queue::FifoGuard, Lease<'_>)> {
+    let turn = inner.lock.lock().await;
+    let taken = inner.client.borrow_mut().take();
+    let Some(client) = taken else {
+        return Err(Error::usage("the session is closed"));
+    };
+    Ok((turn, Lease { inner, client: Some(client) }))
+}
+
+/// Defines a session call: `session_op!(self, signal, |lease| { ... })` runs the block with
+/// the client leased, after earlier calls, abortable through `signal`.
+macro_rules! session_op {
+    ($self:ident, $signal:expr, |$lease:ident| $body:block) => {{
+        let inner = $self.inner.clone();
+        run(
+            $self.inner.clone(),
+            $signal,
+            Box::pin(async move {
+                let (_turn, mut leased) = acquire(&inner).await?;
+                let $lease = &mut leased;
+                $body
+            }),
+        )
+    }};
+}
+
+/// After an aborted call: commands it queued but did not send are dropped. A reply already
+/// on its way is read and discarded by the next call. A call aborted half-way through a TLS
+/// upgrade leaves nothing trustworthy, so the session is closed.
+async fn after_abort(inner: &Inner) {
+    let _turn = inner.lock.lock().await;
+    let mut slot = inner.client.borrow_mut();
+    if let Some(client) = slot.as_mut() {
+        client.cancel_queued();
+        if client.is_awaiting_tls() {
+            *slot = None;
+            inner.snapshot.borrow_mut().state = "closed";
+        }
+    }
+}
+
+fn u8array(bytes: &[u8]) -> JsValue {
+    Uint8Array::from(bytes).into()
+}
+
+/// Calls a JavaScript callback; if it returns a promise, waits for it (back-pressure).
+async fn call_and_wait(f: &Function, args: &[JsValue]) -> Result<()> {
+    let args: Array = args.iter().collect();
+    let result =
+        f.apply(&JsValue::NULL, &args).map_err(|e| Error::usage(format!("the callback threw: {}", describe_js(&e))))?;
+    if result.has_type::<Promise>() || Reflect::has(&result, &"then".into()).unwrap_or(false) {
+        JsFuture::from(Promise::resolve(&result))
+            .await
+            .map_err(|e| Error::usage(format!("the callback's promise rejected: {}", describe_js(&e))))?;
+    }
+    Ok(())
+}
+
+fn callback(value: &JsValue) -> Option<Function> {
+    value.dyn_ref::<Function>().cloned()
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// Connects and waits for the greeting. `options.url` opens a WebSocket to a
+    /// websockify-style proxy (with `options.protocols`, none by default); `options.stream`
+    /// uses a JavaScript byte stream instead. Also: `replyTimeoutMs`, `connectTimeoutMs`,
+    /// `maxLineBytes`, `maxMessageBytes`, `pipelining`, `window`, `signal`.
+    pub fn connect(options: JsValue) -> Promise {
+        promise(Box::pin(async move {
+            let signal = Reflect::get(&options, &"signal".into()).unwrap_or(JsValue::UNDEFINED);
+            let abort = AbortWatch::new(&signal);
+            if abort.fired() {
+                return Err(abort.error());
+            }
+            let outcome = {
+                let work = std::pin::pin!(connect_session(&options));
+                let aborted = std::pin::pin!(abort.wait());
+                match futures::future::select(work, aborted).await {
+                    futures::future::Either::Left((result, _)) => Some(result),
+                    futures::future::Either::Right(_) => None,
+                }
+            };
+            match outcome {
+                Some(result) => result.map_err(|e| to_js_error(&e)),
+                None => Err(abort.error()),
+            }
+        }))
+    }
+
+    /// The greeting: `{ text, code, apopTimestamp }`.
+    #[wasm_bindgen(getter)]
+    pub fn greeting(&self) -> JsValue {
+        self.inner.snapshot.borrow().greeting.clone()
+    }
+
+    /// The capabilities from the last `CAPA`, or `null` (not asked yet, or no CAPA support).
+    #[wasm_bindgen(getter)]
+    pub fn capabilities(&self) -> JsValue {
+        self.inner.snapshot.borrow().capabilities.clone()
+    }
+
+    /// The TLS session (`{ version, cipher, terminatedBy }`), or `null` on a plain connection.
+    #[wasm_bindgen(getter, js_name = tlsInfo)]
+    pub fn tls_info(&self) -> JsValue {
+        self.inner.snapshot.borrow().tls.clone()
+    }
+
+    /// `greeting`, `authorization`, `transaction`, `update` or `closed`.
+    #[wasm_bindgen(getter)]
+    pub fn state(&self) -> String {
+        self.inner.snapshot.borrow().state.to_owned()
+    }
+
+    /// Counters: `{ roundTrips, commands, bytesIn, bytesOut }`.
+    #[wasm_bindgen(getter)]
+    pub fn stats(&self) -> JsValue {
+        let s = self.inner.snapshot.borrow();
+        object(&[
+            ("roundTrips", (s.round_trips as f64).into()),
+            ("commands", (s.commands as f64).into()),
+            ("bytesIn", (s.bytes_in as f64).into()),
+            ("bytesOut", (s.bytes_out as f64).into()),
+        ])
+    }
+
+    /// Calls running or waiting on this session.
+    #[wasm_bindgen(getter)]
+    pub fn pending(&self) -> usize {
+        self.inner.lock.queued()
+    }
+
+    /// `CAPA`: resolves to the capabilities, or `null` for a server without CAPA.
+    pub fn capa(&self, signal: JsValue) -> Promise {
+        session_op!(self, signal, |lease| {
+            Ok(lease.get().capa().await?.as_ref().map(capabilities_to_js).unwrap_or(JsValue::NULL))
+        })
+    }
+
+    /// `STLS`: upgrades the connection to TLS through the transport's `startTls()`.
+    pub fn stls(&self, signal: JsValue) -> Promise {
+        session_op!(self, signal, |lease| {
+            lease.get().stls().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Logs in. `method` is `auto`, `user`, `apop` or a SASL name; resolves to the method used.
+    pub fn login(
+        &self,
+        user: String,
+        password: String,
+        method: String,
+        allow_cleartext: bool,
+        signal: JsValue,
+    ) -> Promise {
+        let credentials = Credentials { user, secret: Secret::new(password) };
+        session_op!(self, signal, |lease| {
+            let method = AuthMethod::parse(&method)?;
+            let used = lease.get().login(&credentials, &LoginOptions { method, allow_cleartext }).await?;
+            Ok(JsValue::from_str(&match used {
+                AuthMethod::UserPass => "USER".to_owned(),
+                AuthMethod::Apop => "APOP".to_owned(),
+                AuthMethod::Sasl(m) => m,
+                AuthMethod::Auto => "AUTO".to_owned(),
+            }))
+        })
+    }
+
+    /// `STAT`: `{ count, size }`.
+    pub fn stat(&self, signal: JsValue) -> Promise {
+        session_op!(self, signal, |lease| {
+            let s = lease.get().stat().await?;
+            Ok(object(&[("count", s.count.into()), ("size", (s.size as f64).into())]))
+        })
+    }
+
+    /// `LIST` (`msg` undefined) or `LIST n`: `[{ msg, size }]` or `{ msg, size }`.
+    pub fn list(&self, msg: Option<f64>, signal: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        session_op!(self, signal, |lease| {
+            let entry = |msg: MsgNum, size: u64| object(&[("msg", msg.get().into()), ("size", (size as f64).into())]);
+            match msg {
+                Some(n) => {
+                    let e = lease.get().list_one(msg_num(n)?).await?;
+                    inner.sizes.borrow_mut().insert(e.msg.get(), e.size);
+                    Ok(entry(e.msg, e.size))
+                }
+                None => {
+                    let listing = lease.get().list().await?;
+                    let mut sizes = inner.sizes.borrow_mut();
+                    sizes.clear();
+                    sizes.extend(listing.entries.iter().map(|e| (e.msg.get(), e.size)));
+                    Ok(listing.entries.iter().map(|e| entry(e.msg, e.size)).collect::<Array>().into())
+                }
+            }
+        })
+    }
+
+    /// `UIDL` (`msg` undefined) or `UIDL n`: `[{ msg, uid }]` or `{ msg, uid }`.
+    pub fn uidl(&self, msg: Option<f64>, signal: JsValue) -> Promise {
+        session_op!(self, signal, |lease| {
+            let entry = |msg: MsgNum, uid: &str| object(&[("msg", msg.get().into()), ("uid", uid.into())]);
+            match msg {
+                Some(n) => {
+                    let e = lease.get().uidl_one(msg_num(n)?).await?;
+                    Ok(entry(e.msg, &e.uid))
+                }
+                None => {
+                    Ok(lease.get().uidl().await?.entries.iter().map(|e| entry(e.msg, &e.uid)).collect::<Array>().into())
+                }
+            }
+        })
+    }
+
+    /// `RETR n` (or `TOP n lines` when `lines` is given): resolves to a `Uint8Array`.
+    /// `on_progress({ received, expected })` is called as data arrives; `expected` comes from
+    /// the last `LIST` or the server's `+OK ... octets`, and is a hint.
+    pub fn retr(&self, msg: f64, lines: Option<f64>, on_progress: JsValue, signal: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        session_op!(self, signal, |lease| {
+            let msg = msg_num(msg)?;
+            let progress = callback(&on_progress);
+            let known = inner.sizes.borrow().get(&msg.get()).copied();
+            let client = lease.get();
+            let mut stream = match lines {
+                Some(l) => client.top_stream(msg, l as u32).await?,
+                None => client.retr_stream(msg).await?,
+            };
+            let expected = if lines.is_none() { known.or(stream.octets_hint()) } else { stream.octets_hint() };
+            let mut body = Vec::with_capacity(expected.unwrap_or(0).min(16 << 20) as usize);
+            while let Some(chunk) = stream.next_chunk().await? {
+                body.extend_from_slice(chunk);
+                if let Some(f) = &progress {
+                    let report = object(&[
+                        ("received", (body.len() as f64).into()),
+                        ("expected", expected.map(|e| JsValue::from(e as f64)).unwrap_or(JsValue::UNDEFINED)),
+                    ]);
+                    let _ = f.call1(&JsValue::NULL, &report);
+                }
+            }
+            Ok(u8array(&body))
+        })
+    }
+
+    /// `RETR n` (or `TOP n lines`) delivered in pieces: `on_chunk(Uint8Array)` is called for
+    /// each; when it returns a promise, no more is read until it settles, so memory stays
+    /// bounded. Resolves when the message is complete; rejects if it is cut short.
+    #[wasm_bindgen(js_name = retrStream)]
+    pub fn retr_stream(&self, msg: f64, lines: Option<f64>, on_chunk: Function, signal: JsValue) -> Promise {
+        session_op!(self, signal, |lease| {
+            let msg = msg_num(msg)?;
+            let client = lease.get();
+            let mut stream = match lines {
+                Some(l) => client.top_stream(msg, l as u32).await?,
+                None => client.retr_stream(msg).await?,
+            };
+            let hint = stream.octets_hint();
+            while let Some(chunk) = stream.next_chunk().await? {
+                call_and_wait(&on_chunk, &[u8array(chunk)]).await?;
+            }
+            Ok(object(&[
+                ("size", (stream.received() as f64).into()),
+                ("expected", hint.map(|h| JsValue::from(h as f64)).unwrap_or(JsValue::UNDEFINED)),
+            ]))
+        })
+    }
+
+    /// Retrieves several messages, pipelined when the server allows it. `on_message(msg,
+    /// bytes, error)` is called for each as it completes (`bytes` null when that message
+    /// failed). With `lines`, uses `TOP n lines` instead of `RETR`.
+    #[wasm_bindgen(js_name = retrMany)]
+    pub fn retr_many(&self, msgs: Vec<f64>, lines: Option<f64>, on_message: Function, signal: JsValue) -> Promise {
+        session_op!(self, signal, |lease| {
+            let msgs = msgs.into_iter().map(msg_num).collect::<Result<Vec<_>>>()?;
+            let deliver = |msg: MsgNum, body: Result<Vec<u8>>| {
+                let (bytes, error) = match &body {
+                    Ok(b) => (u8array(b), JsValue::NULL),
+                    Err(e) => (JsValue::NULL, to_js_error(e)),
+                };
+                on_message
+                    .call3(&JsValue::NULL, &msg.get().into(), &bytes, &error)
+                    .map(drop)
+                    .map_err(|e| Error::usage(format!("the callback threw: {}", describe_js(&e))))
+            };
+            match lines {
+                Some(l) => lease.get().top_many(&msgs, l as u32, deliver).await?,
+                None => lease.get().retr_many(&msgs, deliver).await?,
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `DELE n`.
+    pub fn dele(&self, msg: f64, signal: JsValue) -> Promise {
+        session_op!(self, signal, |lease| {
+            lease.get().dele(msg_num(msg)?).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `RSET`.
+    pub fn rset(&self, signal: JsValue) -> Promise {
+        session_op!(self, signal, |lease| {
+            lease.get().rset().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `NOOP`.
+    pub fn noop(&self, signal: JsValue) -> Promise {
+        session_op!(self, signal, |lease| {
+            lease.get().noop().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `QUIT`: deletes what was marked, ends the session and closes the connection.
+    pub fn quit(&self, signal: JsValue) -> Promise {
+        session_op!(self, signal, |lease| {
+            let client = lease.client.take().expect("leased");
+            client.quit().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Closes the connection without `QUIT`: nothing marked for deletion is deleted.
+    pub fn close(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(Box::pin(async move {
+            let _turn = inner.lock.lock().await;
+            let taken = inner.client.borrow_mut().take();
+            inner.snapshot.borrow_mut().state = "closed";
+            if let Some(client) = taken {
+                client.close().await.map_err(|e| to_js_error(&e))?;
+            }
+            Ok(JsValue::UNDEFINED)
+        }))
+    }
+}
+
+async fn connect_session(options: &JsValue) -> Result<JsValue> {
+    let config = client_config(options)?;
+    let connect_timeout = number_option(options, "connectTimeoutMs")?
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        .or(Some(Duration::from_secs(30)));
+    let url = Reflect::get(options, &"url".into()).ok().and_then(|u| u.as_string());
+    let stream = Reflect::get(options, &"stream".into()).unwrap_or(JsValue::UNDEFINED);
+    let transport = match (url, stream.is_object()) {
+        (Some(url), false) => {
+            let protocols: Vec<String> = Reflect::get(options, &"protocols".into())
+                .ok()
+                .filter(Array::is_array)
+                .map(|p| Array::from(&p).iter().filter_map(|v| v.as_string()).collect())
+                .unwrap_or_default();
+            AnyTransport::WebSocket(WebSocketTransport::connect(&url, &protocols, connect_timeout).await?)
+        }
+        (None, true) => AnyTransport::Js(JsStreamTransport::new(stream.unchecked_into())),
+        (Some(_), true) => return Err(Error::usage("give either url or stream, not both")),
+        (None, false) => return Err(Error::usage("connect() needs a url (WebSocket proxy) or a stream")),
+    };
+    let client = Client::connect(transport, Rc::new(JsTimer), config).await?;
+    let greeting = client.greeting();
+    let greeting_js = object(&[
+        ("text", greeting.status.text.as_str().into()),
+        ("code", opt_str(greeting.status.code.as_ref().map(|c| c.as_str()))),
+        ("apopTimestamp", opt_str(greeting.apop_timestamp.as_deref())),
+    ]);
+    let inner = Rc::new(Inner {
+        lock: queue::FifoLock::default(),
+        client: RefCell::new(None),
+        sizes: RefCell::new(HashMap::new()),
+        snapshot: RefCell::new(Snapshot { greeting: greeting_js, ..Snapshot::default() }),
+    });
+    inner.refresh(&client);
+    *inner.client.borrow_mut() = Some(client);
+    Ok(Session { inner }.into())
+}
+
+/// Whether this build includes the legacy CJK character sets (the `full-encoding` feature).
+#[wasm_bindgen(js_name = buildInfo)]
+pub fn build_info() -> JsValue {
+    object(&[
+        ("version", env!("CARGO_PKG_VERSION").into()),
+        ("fullEncoding", cfg!(feature = "full-encoding").into()),
+        ("htmlText", cfg!(feature = "html-text").into()),
+        ("tls", false.into()),
+    ])
+}
+
+// ----- MIME -----
+
+fn addresses_to_js(list: &[crate::mime::Address]) -> JsValue {
+    list.iter()
+        .map(|a| {
+            object(&[
+                ("name", opt_str(a.name.as_deref())),
+                ("address", opt_str(a.address.as_deref())),
+                ("group", opt_str(a.group.as_deref())),
+            ])
+        })
+        .collect::<Array>()
+        .into()
+}
+
+fn message_to_js(m: &crate::mime::ParsedMessage) -> JsValue {
+    let strings = |items: &[String]| items.iter().map(|s| JsValue::from_str(s)).collect::<Array>().into();
+    let attachments: Array = m
+        .attachments
+        .iter()
+        .map(|a| {
+            object(&[
+                ("index", (a.index as f64).into()),
+                ("filename", opt_str(a.filename.as_deref())),
+                ("contentType", a.content_type.as_str().into()),
+                ("size", (a.size as f64).into()),
+                ("contentId", opt_str(a.content_id.as_deref())),
+                ("inline", a.inline.into()),
+                ("disposition", opt_str(a.disposition.as_deref())),
+            ])
+        })
+        .collect();
+    let headers: Array = m
+        .headers
+        .iter()
+        .map(|h| object(&[("name", h.name.as_str().into()), ("value", h.value.as_str().into())]))
+        .collect();
+    object(&[
+        ("subject", opt_str(m.subject.as_deref())),
+        ("from", addresses_to_js(&m.from)),
+        ("sender", addresses_to_js(&m.sender)),
+        ("replyTo", addresses_to_js(&m.reply_to)),
+        ("to", addresses_to_js(&m.to)),
+        ("cc", addresses_to_js(&m.cc)),
+        ("bcc", addresses_to_js(&m.bcc)),
+        ("date", opt_str(m.date.as_deref())),
+        ("dateRaw", opt_str(m.date_raw.as_deref())),
+        ("messageId", opt_str(m.message_id.as_deref())),
+        ("inReplyTo", opt_str(m.in_reply_to.as_deref())),
+        ("references", strings(&m.references)),
+        ("text", opt_str(m.text.as_deref())),
+        ("textFromHtml", m.text_from_html.into()),
+        ("html", opt_str(m.html.as_deref())),
+        ("attachments", attachments.into()),
+        ("headers", headers.into()),
+        ("size", (m.size as f64).into()),
+    ])
+}
+
+/// Parses message bytes (as retrieved) into a plain object: decoded subject, addresses,
+/// date, ids, text and HTML bodies, attachment descriptions and all headers. The result is
+/// plain data, so it can cross `postMessage` (parse in a Web Worker).
+#[wasm_bindgen(js_name = parseMessage)]
+pub fn parse_message(raw: &[u8]) -> Result<JsValue, JsValue> {
+    crate::mime::parse(raw).map(|m| message_to_js(&m)).map_err(|e| to_js_error(&e))
+}
+
+/// The decoded bytes of attachment `index` (from `parseMessage`), or `undefined`.
+#[wasm_bindgen(js_name = attachmentContent)]
+pub fn attachment_content(raw: &[u8], index: usize) -> Option<Vec<u8>> {
+    crate::mime::attachment_bytes(raw, index)
+}
