@@ -12,7 +12,7 @@ fn reply(size: usize) -> Vec<u8> {
     let mut out = b"+OK message follows\r\n".to_vec();
     let mut i = 0u64;
     while out.len() < size {
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             out.extend_from_slice(b"..");
         }
         let line = format!("{i:012} The quick brown fox jumps over the lazy dog; lorem ipsum dolor sit.\r\n");

@@ -24,11 +24,11 @@ fn message(i: usize) -> Vec<u8> {
         "From: Sender {i} <s{i}@example.org>\nTo: alice@example.org\nSubject: Benchmark message {i}\n\
          Message-ID: <bench-{i}@example.org>\n\n"
     );
-    let mut line = 0;
+    let mut line = 0u32;
     while m.len() < 4000 {
         m.push_str(&format!(
             "{}{i:05}-{line:03} lorem ipsum dolor sit amet, consectetur adipiscing elit\n",
-            if line % 20 == 0 { "." } else { "" }
+            if line.is_multiple_of(20) { "." } else { "" }
         ));
         line += 1;
     }

@@ -3,19 +3,27 @@
 # wasm-bindgen glue, and wasm-opt -Oz with binaryen from npm (Debian's binaryen 108 produces
 # modules that fail to load). The result is load-checked in Node before it is accepted.
 #
-#   scripts/build-pkg.sh [--features LIST] [--out DIR]
+#   scripts/build-pkg.sh                            both builds the package ships:
+#                                                   pkg/wasm (no TLS: edge runtimes whose host
+#                                                   does TLS) and pkg/wasm-tls (TLS + roots)
+#   scripts/build-pkg.sh --features LIST --out DIR  one build with the given cargo features
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ $# -eq 0 ]; then
+  "$0" --features "" --out pkg/wasm
+  exec "$0" --features tls --out pkg/wasm-tls
+fi
 features=""
-out=pkg/wasm
+out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --features) features=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    *) echo "usage: $0 [--features LIST] [--out DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--features LIST --out DIR]" >&2; exit 2 ;;
   esac
 done
+[ -n "$out" ] || { echo "$0: --out DIR is required with --features" >&2; exit 2; }
 
 [ -x pkg/node_modules/.bin/wasm-opt ] || (cd pkg && npm ci --no-audit --no-fund --loglevel=error)
 

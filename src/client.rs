@@ -220,7 +220,7 @@ impl<T: Transport> Client<T> {
             apop_timestamp: self.greeting.apop_timestamp.as_deref(),
             encrypted: self.transport.tls_info().is_some(),
         };
-        let method = auth::choose(&options.method, offer, options.allow_cleartext)?;
+        let method = auth::choose_for(&options.method, credentials.kind, offer, options.allow_cleartext)?;
         match &method {
             AuthMethod::UserPass => {
                 self.simple(Command::user(&credentials.user)?).await?;

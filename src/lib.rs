@@ -9,6 +9,7 @@
 //! - [`transport`]: the byte-stream trait the async client talks through, and its
 //!   implementations;
 //! - [`client`]: the async client that pumps bytes between a transport and the engine;
+//! - `tls` (feature `tls`, on by default): rustls over any transport, for implicit TLS and STLS;
 //! - [`mime`]: retrieved messages decoded through mail-parser (headers, bodies, attachments);
 //! - `native` (not on wasm): a tokio TCP transport and timer;
 //! - `wasm` (on wasm32 only): the JavaScript API, the WebSocket and JavaScript-stream transports.
@@ -22,6 +23,8 @@ pub mod mime;
 pub mod native;
 pub mod proto;
 mod secret;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod transport;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -581,7 +581,7 @@ fn mailbox(addr: &mail_parser::Addr<'_>, group: Option<&str>) -> Option<Address>
 }
 
 fn date_is_valid(dt: &mail_parser::DateTime) -> bool {
-    let leap = dt.year % 4 == 0 && (dt.year % 100 != 0 || dt.year % 400 == 0);
+    let leap = dt.year.is_multiple_of(4) && (!dt.year.is_multiple_of(100) || dt.year.is_multiple_of(400));
     let days = match dt.month {
         2 if leap => 29,
         2 => 28,

@@ -84,6 +84,34 @@ fn io_error(context: &str, e: &io::Error) -> Error {
     }
 }
 
+/// Connects with TLS inside the library (rustls): `mode` says when TLS starts, `options` how
+/// the server is validated. With [`TlsMode::StartTls`] the session is upgraded after the
+/// greeting and fails, never falls back to plain text, if the server cannot.
+#[cfg(feature = "tls")]
+pub async fn connect_tls(
+    host: &str,
+    port: u16,
+    mode: crate::transport::TlsMode,
+    options: &crate::tls::TlsOptions,
+    config: ClientConfig,
+) -> Result<Client<crate::tls::TlsStream<TcpTransport>>> {
+    use crate::transport::TlsMode;
+    let connect_timeout = config.reply_timeout.unwrap_or(Duration::from_secs(60));
+    let tcp = TcpTransport::connect(host, port, connect_timeout).await?;
+    let mut stream = crate::tls::TlsStream::new(tcp, options)?;
+    if mode == TlsMode::Implicit {
+        match tokio::time::timeout(connect_timeout, stream.handshake()).await {
+            Ok(result) => result?,
+            Err(_) => return Err(Error::timeout(format!("the TLS handshake with {host}:{port} took too long"))),
+        }
+    }
+    let mut client = Client::connect(stream, Rc::new(TokioTimer), config).await?;
+    if mode == TlsMode::StartTls {
+        client.stls().await?;
+    }
+    Ok(client)
+}
+
 /// Connects over plain TCP and waits for the greeting, with `config`'s reply timeout also
 /// bounding the TCP connect.
 pub async fn connect(host: &str, port: u16, config: ClientConfig) -> Result<Client<TcpTransport>> {

@@ -46,7 +46,7 @@ async fn login_list_and_download_through_websockify() {
     assert!(client.greeting().apop_timestamp.is_some(), "Dovecot's greeting arrived through the proxy");
     let password = env(option_env!("POP3_TEST_PASSWORD"), "POP3_TEST_PASSWORD");
     let used = client.login(&Credentials::new("alice", password), &LoginOptions::default()).await.unwrap();
-    assert_eq!(used, AuthMethod::Sasl("CRAM-MD5".into()));
+    assert_eq!(used, AuthMethod::Sasl("SCRAM-SHA-256".into()), "the strongest mechanism Dovecot offers");
     let expected: u32 = env(option_env!("POP3_TEST_MESSAGES"), "POP3_TEST_MESSAGES").parse().unwrap();
     let stat = client.stat().await.unwrap();
     assert_eq!(stat.count, expected);

@@ -61,6 +61,8 @@ async fn every_auth_mechanism_logs_in() {
         AuthMethod::Sasl("PLAIN".into()),
         AuthMethod::Sasl("LOGIN".into()),
         AuthMethod::Sasl("CRAM-MD5".into()),
+        AuthMethod::Sasl("SCRAM-SHA-1".into()),
+        AuthMethod::Sasl("SCRAM-SHA-256".into()),
     ] {
         let mut client = login_with(&stack, method.clone()).await;
         let stat = client.stat().await.unwrap();
@@ -70,12 +72,12 @@ async fn every_auth_mechanism_logs_in() {
 }
 
 #[tokio::test]
-async fn automatic_choice_prefers_cram_md5_and_refuses_cleartext() {
+async fn automatic_choice_prefers_scram_and_refuses_cleartext() {
     let (stack, _) = start(1);
     let mut client = native::connect("127.0.0.1", stack.pop3_port(), config()).await.unwrap();
     let credentials = Credentials::new("alice", stack.password("alice"));
     let used = client.login(&credentials, &LoginOptions::default()).await.unwrap();
-    assert_eq!(used, AuthMethod::Sasl("CRAM-MD5".into()), "strongest without TLS, and no cleartext needed");
+    assert_eq!(used, AuthMethod::Sasl("SCRAM-SHA-256".into()), "the strongest offered; no cleartext needed");
     client.quit().await.unwrap();
 
     let mut client = native::connect("127.0.0.1", stack.pop3_port(), config()).await.unwrap();
@@ -243,7 +245,7 @@ async fn large_message_streams_with_bounded_memory() {
     let mut i = 0u64;
     while big.len() < 6 * 1024 * 1024 {
         big.extend_from_slice(format!("{i:016x} some text to make a line of ordinary length........\n").as_bytes());
-        if i % 1000 == 0 {
+        if i.is_multiple_of(1000) {
             big.extend_from_slice(b".dot line\n");
         }
         i += 1;

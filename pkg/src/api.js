@@ -121,13 +121,13 @@ export function makeApi(wasm) {
     /** { roundTrips, commands, bytesIn, bytesOut }. */
     get stats() { return this.#session.stats; }
 
-    capa(options) {
+    async capa(options) {
       const o = checkOptions(options, 'options');
       return call(o, (signal) => this.#session.capa(signal));
     }
 
     /** STLS: upgrade to TLS (needs a transport that can, such as the Node adapter). */
-    startTls(options) {
+    async startTls(options) {
       const o = checkOptions(options, 'options');
       return call(o, (signal) => this.#session.stls(signal));
     }
@@ -138,41 +138,55 @@ export function makeApi(wasm) {
      * Passwords are never sent in the clear over an unencrypted connection unless
      * `allowCleartext` is true.
      */
-    login(user, password, options) {
+    async login(user, password, options) {
       const o = checkOptions(options, 'options');
       if (typeof user !== 'string' || user === '') throw usage('user must be a non-empty string');
       if (typeof password !== 'string') throw usage('password must be a string');
       const mechanism = o.mechanism ?? 'auto';
       if (typeof mechanism !== 'string') throw usage('mechanism must be a string');
-      return call(o, (signal) => this.#session.login(user, password, mechanism, Boolean(o.allowCleartext), signal));
+      return call(o, (signal) => this.#session.login(user, password, mechanism, Boolean(o.allowCleartext), false, signal));
     }
 
-    stat(options) {
+    /**
+     * Logs in with an OAuth 2.0 access token (OAUTHBEARER, or XOAUTH2 for Gmail and Microsoft
+     * 365). The application obtains the token; the library never runs the OAuth flow.
+     * `mechanism`: 'auto' (default), 'oauthbearer' or 'xoauth2'.
+     */
+    loginWithToken(user, accessToken, options) {
+      const o = checkOptions(options, 'options');
+      if (typeof user !== 'string' || user === '') throw usage('user must be a non-empty string');
+      if (typeof accessToken !== 'string' || accessToken === '') throw usage('accessToken must be a non-empty string');
+      const mechanism = o.mechanism ?? 'auto';
+      if (typeof mechanism !== 'string') throw usage('mechanism must be a string');
+      return call(o, (signal) => this.#session.login(user, accessToken, mechanism, Boolean(o.allowCleartext), true, signal));
+    }
+
+    async stat(options) {
       return call(checkOptions(options, 'options'), (signal) => this.#session.stat(signal));
     }
 
     /** LIST: [{ msg, size }]. Sizes are the server's, and only hints. */
-    list(options) {
+    async list(options) {
       return call(checkOptions(options, 'options'), (signal) => this.#session.list(undefined, signal));
     }
 
-    listOne(msg, options) {
+    async listOne(msg, options) {
       checkMessageNumber(msg);
       return call(checkOptions(options, 'options'), (signal) => this.#session.list(msg, signal));
     }
 
     /** UIDL: [{ msg, uid }]; uids are stable across sessions. */
-    uidl(options) {
+    async uidl(options) {
       return call(checkOptions(options, 'options'), (signal) => this.#session.uidl(undefined, signal));
     }
 
-    uidlOne(msg, options) {
+    async uidlOne(msg, options) {
       checkMessageNumber(msg);
       return call(checkOptions(options, 'options'), (signal) => this.#session.uidl(msg, signal));
     }
 
     /** TOP msg lines: the headers and the first `lines` body lines, as bytes. */
-    top(msg, lines, options) {
+    async top(msg, lines, options) {
       checkMessageNumber(msg);
       if (!Number.isInteger(lines) || lines < 0) throw usage('lines must be a non-negative integer');
       const o = checkOptions(options, 'options');
@@ -180,7 +194,7 @@ export function makeApi(wasm) {
     }
 
     /** RETR msg: the whole message as a Uint8Array. `onProgress({ received, expected })`. */
-    retrieve(msg, options) {
+    async retrieve(msg, options) {
       checkMessageNumber(msg);
       const o = checkOptions(options, 'options');
       if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw usage('onProgress must be a function');
@@ -235,35 +249,57 @@ export function makeApi(wasm) {
       const o = checkOptions(options, 'options');
       if (typeof o.onMessage !== 'function') throw usage('onMessage must be a function');
       let firstError = null;
+      let callbackError = null;
       await call(o, (signal) => this.#session.retrMany(msgs, o.lines, (msg, bytes, error) => {
-        if (error) {
-          const e = toPop3Error(error);
-          if (o.onError) o.onError(msg, e);
-          else if (!firstError) firstError = e;
-          return;
+        // After an abort or a failed callback, replies still on their way are not delivered.
+        if (callbackError || signal?.aborted) return;
+        try {
+          if (error) {
+            const e = toPop3Error(error);
+            if (o.onError) o.onError(msg, e);
+            else if (!firstError) firstError = e;
+            return;
+          }
+          o.onMessage(msg, bytes);
+        } catch (e) {
+          callbackError = e;
+          throw e;
         }
-        o.onMessage(msg, bytes);
-      }, signal));
+      }, signal)).catch((e) => {
+        // The callback's own error, not the wrapper the wasm side made of it.
+        throw callbackError ?? e;
+      });
       if (firstError) throw firstError;
     }
 
+    /**
+     * Marks several messages for deletion, pipelined. Resolves to one entry per message:
+     * null when marked, or the Pop3Error the server gave for it.
+     */
+    async deleteMany(msgs, options) {
+      if (!Array.isArray(msgs)) throw usage('msgs must be an array of message numbers');
+      msgs.forEach(checkMessageNumber);
+      const results = await call(checkOptions(options, 'options'), (signal) => this.#session.deleMany(msgs, signal));
+      return results.map((e) => (e ? toPop3Error(e) : null));
+    }
+
     /** DELE msg: marks the message; it is deleted when the session ends with quit(). */
-    delete(msg, options) {
+    async delete(msg, options) {
       checkMessageNumber(msg);
       return call(checkOptions(options, 'options'), (signal) => this.#session.dele(msg, signal));
     }
 
     /** RSET: unmarks every message marked for deletion in this session. */
-    reset(options) {
+    async reset(options) {
       return call(checkOptions(options, 'options'), (signal) => this.#session.rset(signal));
     }
 
-    noop(options) {
+    async noop(options) {
       return call(checkOptions(options, 'options'), (signal) => this.#session.noop(signal));
     }
 
     /** QUIT: the server deletes the marked messages and the connection closes. */
-    quit(options) {
+    async quit(options) {
       return call(checkOptions(options, 'options'), (signal) => this.#session.quit(signal));
     }
 
@@ -293,13 +329,22 @@ export function makeApi(wasm) {
       throw usage('transport must have read(), write(bytes) and close()');
     }
     const tls = o.tls ?? 'none';
-    if (!['none', 'starttls'].includes(tls)) {
-      throw usage(`tls must be 'none' or 'starttls' here (got ${JSON.stringify(tls)}); implicit TLS is chosen with the transport`);
+    if (!['none', 'implicit', 'starttls'].includes(tls)) {
+      throw usage(`tls must be 'none', 'implicit' or 'starttls' (got ${JSON.stringify(tls)})`);
+    }
+    if (o.url !== undefined && typeof globalThis.WebSocket !== 'function') {
+      throw usage('this runtime has no WebSocket (Node 20 needs --experimental-websocket; Node 22+, browsers and Deno have one)');
     }
     const session = await call(o, (signal) => wasm.Session.connect({
       url: o.url,
       stream: o.transport,
       protocols: o.protocols,
+      tls,
+      tlsProvider: o.tlsProvider,
+      serverName: o.serverName,
+      ca: pemText(o.ca),
+      caOnly: o.caOnly,
+      pin: o.pin,
       replyTimeoutMs: o.replyTimeoutMs,
       connectTimeoutMs: o.connectTimeoutMs,
       maxLineBytes: o.maxLineBytes,
@@ -321,6 +366,13 @@ export function makeApi(wasm) {
   }
 
   return { Pop3Client, connectWith, buildInfo: () => wasm.buildInfo() };
+}
+
+/** CA certificates as PEM text (accepts strings, bytes, or arrays of them). */
+function pemText(ca) {
+  if (ca === undefined || ca === null) return undefined;
+  const one = (c) => (typeof c === 'string' ? c : new TextDecoder().decode(c));
+  return Array.isArray(ca) ? ca.map(one) : one(ca);
 }
 
 /** An AbortSignal that fires when any of `signals` does. */

@@ -16,7 +16,8 @@ function nodeError(e, context) {
   if (TLS_ERROR.test(code) || /certificate|SSL|TLS/.test(String(e && e.message))) kind = 'tls';
   else if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') kind = 'closed';
   else if (code === 'ETIMEDOUT') kind = 'timeout';
-  const err = new Pop3Error(`${context}: ${e && e.message ? e.message : String(e)}`, { code: kind, cause: e });
+  const transient = kind === 'transport' || kind === 'closed' || kind === 'timeout';
+  const err = new Pop3Error(`${context}: ${e && e.message ? e.message : String(e)}`, { code: kind, transient, cause: e });
   err.pop3Kind = kind;
   return err;
 }
@@ -171,7 +172,7 @@ export async function openNodeStream({ host, port, tls: mode = 'none', ca, serve
     const ready = mode === 'implicit' ? 'secureConnect' : 'connect';
     const timer = setTimeout(() => {
       s.destroy();
-      const err = new Pop3Error(`connecting to ${where} took longer than ${connectTimeoutMs} ms`, { code: 'timeout' });
+      const err = new Pop3Error(`connecting to ${where} took longer than ${connectTimeoutMs} ms`, { code: 'timeout', transient: true });
       reject(err);
     }, connectTimeoutMs);
     const onAbort = () => { clearTimeout(timer); s.destroy(); reject(new Pop3Error('the call was aborted', { code: 'aborted' })); };

@@ -3,12 +3,12 @@
 
 import { readFileSync } from 'node:fs';
 
-import * as wasm from '../wasm/pop3_wasm.js';
+import * as wasm from '../wasm-tls/pop3_wasm.js';
 import { makeApi, Pop3Error, toPop3Error } from './api.js';
 import { makeMime } from './mime.js';
 import { openNodeStream, NodeSocketStream } from './node-transport.js';
 
-wasm.initSync({ module: readFileSync(new URL('../wasm/pop3_wasm_bg.wasm', import.meta.url)) });
+wasm.initSync({ module: readFileSync(new URL('../wasm-tls/pop3_wasm_bg.wasm', import.meta.url)) });
 
 const api = makeApi(wasm);
 
@@ -25,9 +25,13 @@ export async function connect(options = {}) {
   if (options === null || typeof options !== 'object') throw new Pop3Error('options must be an object', { code: 'usage' });
   if (options.host === undefined) return api.connectWith(options);
   const mode = options.tls ?? 'none';
-  const transport = await openNodeStream({ ...options, tls: mode });
+  // TLS by Node (default), or inside the wasm module over a plain socket (tlsProvider 'wasm').
+  const wasmTls = options.tlsProvider === 'wasm';
+  const transport = await openNodeStream({ ...options, tls: wasmTls ? 'none' : mode });
   try {
-    return await api.connectWith({ ...options, transport, tls: mode === 'starttls' ? 'starttls' : 'none' });
+    const tls = wasmTls || mode === 'starttls' ? mode : 'none';
+    const serverName = options.serverName ?? options.servername ?? options.host;
+    return await api.connectWith({ ...options, transport, tls, tlsProvider: wasmTls ? 'wasm' : 'host', serverName });
   } catch (e) {
     await transport.close().catch(() => {});
     throw e;

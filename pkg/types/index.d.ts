@@ -59,8 +59,26 @@ export interface ConnectOptions extends CallOptions {
   protocols?: string[];
   /** Any byte stream to the server (instead of url). */
   transport?: ByteStream;
-  /** 'starttls': upgrade with STLS right after the greeting (the transport must support it). */
-  tls?: 'none' | 'starttls';
+  /**
+   * 'implicit': TLS from the first byte (POP3S); 'starttls': STLS right after the greeting.
+   * Through a WebSocket proxy, TLS runs inside the wasm module (end to end: the proxy relays
+   * only ciphertext); over a `transport`, by the transport's own startTls() unless
+   * `tlsProvider` is 'wasm'. Never falls back to plain text.
+   */
+  tls?: 'none' | 'implicit' | 'starttls';
+  /** Who does TLS: 'wasm' (default for url) or 'host' (default for transport). */
+  tlsProvider?: 'wasm' | 'host';
+  /** With wasm TLS: the name the mail server's certificate must carry (required). */
+  serverName?: string;
+  /** With wasm TLS: private CA certificates (PEM) trusted besides Mozilla's roots. */
+  ca?: string | Uint8Array | Array<string | Uint8Array>;
+  /** With wasm TLS: trust only `ca`, not Mozilla's roots. */
+  caOnly?: boolean;
+  /**
+   * With wasm TLS: accept exactly the server certificate with this SHA-256 fingerprint
+   * ('sha256/BASE64', base64, or hex), instead of validating a chain and name.
+   */
+  pin?: string;
   /** Longest silence while a reply is expected, in ms (default 60000; 0: no limit). */
   replyTimeoutMs?: number;
   /** Longest wait for the connection to open, in ms (default 30000). */
@@ -120,9 +138,13 @@ export interface Stats {
 }
 
 export interface LoginOptions extends CallOptions {
-  /** 'auto' (default: the strongest offered), 'user', 'apop', 'plain', 'login', 'cram-md5'. */
+  /**
+   * 'auto' (default: the strongest offered: SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, APOP,
+   * PLAIN, LOGIN, USER), or 'user', 'apop', 'plain', 'login', 'cram-md5', 'scram-sha-1',
+   * 'scram-sha-256'; for tokens 'oauthbearer' or 'xoauth2'.
+   */
   mechanism?: string;
-  /** Allow sending the password itself over a connection without TLS (default false). */
+  /** Allow sending the password (or token) itself over a connection without TLS (default false). */
   allowCleartext?: boolean;
 }
 
@@ -173,8 +195,13 @@ export declare class Pop3Client {
   readonly stats: Stats;
   capa(options?: CallOptions): Promise<Capabilities | null>;
   startTls(options?: CallOptions): Promise<void>;
-  /** Logs in; resolves to the mechanism used ('CRAM-MD5', 'APOP', 'PLAIN', 'USER', ...). */
+  /** Logs in; resolves to the mechanism used ('SCRAM-SHA-256', 'CRAM-MD5', 'APOP', 'PLAIN', 'USER', ...). */
   login(user: string, password: string, options?: LoginOptions): Promise<string>;
+  /**
+   * Logs in with an OAuth 2.0 access token obtained by the application (OAUTHBEARER, or
+   * XOAUTH2 for Gmail and Microsoft 365). `mechanism`: 'auto', 'oauthbearer' or 'xoauth2'.
+   */
+  loginWithToken(user: string, accessToken: string, options?: LoginOptions): Promise<string>;
   stat(options?: CallOptions): Promise<{ count: number; size: number }>;
   list(options?: CallOptions): Promise<ListEntry[]>;
   listOne(msg: number, options?: CallOptions): Promise<ListEntry>;
@@ -186,6 +213,8 @@ export declare class Pop3Client {
   retrieveMany(msgs: number[], options: RetrieveManyOptions): Promise<void>;
   /** Marks a message for deletion; it is deleted when the session ends with quit(). */
   delete(msg: number, options?: CallOptions): Promise<void>;
+  /** Marks several messages, pipelined: per message null, or the server's refusal. */
+  deleteMany(msgs: number[], options?: CallOptions): Promise<Array<Pop3Error | null>>;
   /** Unmarks every message marked for deletion in this session. */
   reset(options?: CallOptions): Promise<void>;
   noop(options?: CallOptions): Promise<void>;

@@ -11,6 +11,8 @@ export interface NodeConnectOptions extends Omit<BaseConnectOptions, 'tls'> {
   port?: number;
   /** 'none', 'implicit' (POP3S) or 'starttls' (STLS after the greeting). */
   tls?: 'none' | 'implicit' | 'starttls';
+  /** 'host' (default: Node's TLS) or 'wasm' (TLS inside the client, over a plain socket). */
+  tlsProvider?: 'host' | 'wasm';
   /** Extra CA certificates (PEM) trusted on top of Node's roots. */
   ca?: string | Uint8Array | Array<string | Uint8Array>;
   /** The name the certificate must match (default: host, unless it is an IP address). */

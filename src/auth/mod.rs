@@ -5,6 +5,8 @@
 //! plug into the same interface.
 
 mod mechanisms;
+mod oauth;
+mod scram;
 
 use std::fmt;
 
@@ -12,6 +14,8 @@ use md5::{Digest, Md5};
 use zeroize::Zeroizing;
 
 pub use mechanisms::{CramMd5, Login, Plain};
+pub use oauth::{Bearer, BearerKind};
+pub use scram::{Scram, ScramHash, MAX_ITERATIONS as SCRAM_MAX_ITERATIONS, MIN_ITERATIONS as SCRAM_MIN_ITERATIONS};
 
 use crate::error::{Error, Result};
 use crate::proto::Capabilities;
@@ -39,6 +43,12 @@ pub trait Mechanism {
     fn finish(&mut self) -> Result<()> {
         Ok(())
     }
+
+    /// What the mechanism learned about a failure from the server's challenges (OAuth servers
+    /// explain a rejected token in JSON), to report with the server's `-ERR`.
+    fn failure_detail(&self) -> Option<String> {
+        None
+    }
 }
 
 impl fmt::Debug for dyn Mechanism {
@@ -47,25 +57,42 @@ impl fmt::Debug for dyn Mechanism {
     }
 }
 
-/// A user name with a password.
+/// What a [`Credentials`] secret is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecretKind {
+    /// A password, for USER/PASS, APOP and the password SASL mechanisms.
+    #[default]
+    Password,
+    /// An OAuth 2.0 access token, for OAUTHBEARER and XOAUTH2.
+    AccessToken,
+}
+
+/// A user name with a password or an access token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// The user name (authentication identity).
     pub user: String,
-    /// The password.
+    /// The password or token.
     pub secret: Secret,
+    /// Which of the two the secret is.
+    pub kind: SecretKind,
 }
 
 impl Credentials {
     /// Credentials for `user` with `password`.
     pub fn new(user: impl Into<String>, password: impl Into<Secret>) -> Self {
-        Credentials { user: user.into(), secret: password.into() }
+        Credentials { user: user.into(), secret: password.into(), kind: SecretKind::Password }
+    }
+
+    /// Credentials for `user` with an OAuth 2.0 access token (obtained by the application).
+    pub fn access_token(user: impl Into<String>, token: impl Into<Secret>) -> Self {
+        Credentials { user: user.into(), secret: token.into(), kind: SecretKind::AccessToken }
     }
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Credentials {{ user: {:?}, secret: *** }}", self.user)
+        write!(f, "Credentials {{ user: {:?}, secret: ***, kind: {:?} }}", self.user, self.kind)
     }
 }
 
@@ -102,13 +129,18 @@ impl AuthMethod {
         })
     }
 
-    /// Whether this method sends the password itself over the connection.
+    /// Whether this method sends the password (or a reusable token) itself over the connection.
     pub fn exposes_secret(&self) -> bool {
         match self {
             AuthMethod::UserPass => true,
-            AuthMethod::Sasl(m) => matches!(m.as_str(), "PLAIN" | "LOGIN"),
+            AuthMethod::Sasl(m) => matches!(m.as_str(), "PLAIN" | "LOGIN" | "OAUTHBEARER" | "XOAUTH2"),
             AuthMethod::Auto | AuthMethod::Apop => false,
         }
+    }
+
+    /// Whether this method takes an access token rather than a password.
+    pub fn takes_token(&self) -> bool {
+        matches!(self, AuthMethod::Sasl(m) if TOKEN_SASL.contains(&m.as_str()))
     }
 }
 
@@ -123,8 +155,13 @@ impl fmt::Display for AuthMethod {
     }
 }
 
-/// SASL mechanisms this crate implements, strongest first.
-pub const SUPPORTED_SASL: &[&str] = &["CRAM-MD5", "PLAIN", "LOGIN"];
+/// SASL mechanisms this crate implements for passwords, strongest first.
+pub const PASSWORD_SASL: &[&str] = &["SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN"];
+/// SASL mechanisms this crate implements for OAuth access tokens, preferred first.
+pub const TOKEN_SASL: &[&str] = &["OAUTHBEARER", "XOAUTH2"];
+/// Every SASL mechanism this crate implements.
+pub const SUPPORTED_SASL: &[&str] =
+    &["SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN", "OAUTHBEARER", "XOAUTH2"];
 
 /// What the server offered, as far as the choice of login method is concerned.
 #[derive(Debug, Clone, Copy)]
@@ -138,18 +175,42 @@ pub struct Offer<'a> {
 }
 
 /// Picks the login method: the requested one, or for [`AuthMethod::Auto`] the strongest one
-/// offered, in the order CRAM-MD5, APOP, PLAIN, LOGIN, USER/PASS.
+/// offered: for a password SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, APOP, PLAIN, LOGIN,
+/// USER/PASS; for an access token OAUTHBEARER, then XOAUTH2 (which Gmail supports without
+/// advertising it).
 ///
-/// Methods that send the password itself are refused on an unencrypted connection unless
-/// `allow_cleartext` is set: that is a [`crate::ErrorKind::Usage`] error naming the way out.
+/// Methods that send the password or token itself are refused on an unencrypted connection
+/// unless `allow_cleartext` is set: that is a [`crate::ErrorKind::Usage`] error naming the way
+/// out.
 pub fn choose(requested: &AuthMethod, offer: Offer<'_>, allow_cleartext: bool) -> Result<AuthMethod> {
+    choose_for(requested, SecretKind::Password, offer, allow_cleartext)
+}
+
+/// [`choose`] for a secret of `kind`.
+pub fn choose_for(
+    requested: &AuthMethod,
+    kind: SecretKind,
+    offer: Offer<'_>,
+    allow_cleartext: bool,
+) -> Result<AuthMethod> {
     let cleartext_ok = offer.encrypted || allow_cleartext;
+    if *requested != AuthMethod::Auto && requested.takes_token() != (kind == SecretKind::AccessToken) {
+        return Err(Error::usage(match kind {
+            SecretKind::AccessToken => format!("{requested} takes a password, not an access token"),
+            SecretKind::Password => format!("{requested} takes an OAuth access token, not a password"),
+        }));
+    }
     let method = match requested {
+        AuthMethod::Auto if kind == SecretKind::AccessToken => {
+            let offered = |m: &str| offer.capabilities.is_some_and(|c| c.has_sasl(m));
+            let name = if offered("OAUTHBEARER") { "OAUTHBEARER" } else { "XOAUTH2" };
+            AuthMethod::Sasl(name.to_owned())
+        }
         AuthMethod::Auto => {
             let caps = offer.capabilities;
             let sasl = |m: &str| caps.is_some_and(|c| c.has_sasl(m));
             let mut candidates: Vec<AuthMethod> = Vec::new();
-            for m in SUPPORTED_SASL {
+            for m in PASSWORD_SASL {
                 if sasl(m) {
                     candidates.push(AuthMethod::Sasl((*m).to_owned()));
                 }
@@ -195,6 +256,10 @@ pub fn mechanism(name: &str, credentials: &Credentials) -> Result<Box<dyn Mechan
         "PLAIN" => Box::new(Plain::new(user, secret)),
         "LOGIN" => Box::new(Login::new(user, secret)),
         "CRAM-MD5" => Box::new(CramMd5::new(user, secret)),
+        "SCRAM-SHA-1" => Box::new(Scram::new(ScramHash::Sha1, user, secret)?),
+        "SCRAM-SHA-256" => Box::new(Scram::new(ScramHash::Sha256, user, secret)?),
+        "OAUTHBEARER" => Box::new(Bearer::new(BearerKind::OAuthBearer, user, secret, None, None)),
+        "XOAUTH2" => Box::new(Bearer::new(BearerKind::XOAuth2, user, secret, None, None)),
         other => return Err(Error::usage(format!("the SASL mechanism {other} is not supported"))),
     })
 }
@@ -222,6 +287,34 @@ mod tests {
 
     fn caps(sasl: &[&str]) -> Capabilities {
         Capabilities { sasl: sasl.iter().map(|s| s.to_string()).collect(), user: true, ..Default::default() }
+    }
+
+    #[test]
+    fn auto_prefers_scram_then_cram_then_apop_then_cleartext() {
+        let c = caps(&["PLAIN", "SCRAM-SHA-1", "CRAM-MD5", "SCRAM-SHA-256"]);
+        let offer = Offer { capabilities: Some(&c), apop_timestamp: Some("<1@x>"), encrypted: false };
+        assert_eq!(choose(&AuthMethod::Auto, offer, false).unwrap(), AuthMethod::Sasl("SCRAM-SHA-256".into()));
+        let c = caps(&["PLAIN", "SCRAM-SHA-1", "CRAM-MD5"]);
+        let offer = Offer { capabilities: Some(&c), apop_timestamp: Some("<1@x>"), encrypted: false };
+        assert_eq!(choose(&AuthMethod::Auto, offer, false).unwrap(), AuthMethod::Sasl("SCRAM-SHA-1".into()));
+    }
+
+    #[test]
+    fn tokens_use_bearer_mechanisms_only() {
+        let c = caps(&["PLAIN", "OAUTHBEARER", "XOAUTH2"]);
+        let tls = Offer { capabilities: Some(&c), apop_timestamp: None, encrypted: true };
+        let token = SecretKind::AccessToken;
+        assert_eq!(choose_for(&AuthMethod::Auto, token, tls, false).unwrap(), AuthMethod::Sasl("OAUTHBEARER".into()));
+        // Gmail accepts XOAUTH2 without advertising it.
+        let none = caps(&["PLAIN"]);
+        let gmail = Offer { capabilities: Some(&none), apop_timestamp: None, encrypted: true };
+        assert_eq!(choose_for(&AuthMethod::Auto, token, gmail, false).unwrap(), AuthMethod::Sasl("XOAUTH2".into()));
+        // A token is never sent without TLS unless allowed, and never to a password method.
+        let plain = Offer { encrypted: false, ..tls };
+        assert_eq!(choose_for(&AuthMethod::Auto, token, plain, false).unwrap_err().kind(), ErrorKind::Usage);
+        assert_eq!(choose_for(&AuthMethod::UserPass, token, tls, false).unwrap_err().kind(), ErrorKind::Usage);
+        let xo = AuthMethod::Sasl("XOAUTH2".into());
+        assert_eq!(choose_for(&xo, SecretKind::Password, tls, false).unwrap_err().kind(), ErrorKind::Usage);
     }
 
     #[test]

@@ -716,8 +716,13 @@ impl Engine {
     fn on_err(&mut self, kind: Kind, label: &str, sasl: Option<Sasl>, status: StatusText) -> Error {
         match kind {
             Kind::Login | Kind::User => {
-                if let Some(failure) = sasl.and_then(|s| s.failure) {
-                    return failure;
+                if let Some(sasl) = sasl {
+                    if let Some(failure) = sasl.failure {
+                        return failure;
+                    }
+                    if let Some(detail) = sasl.mechanism.failure_detail() {
+                        return Error::from_server(ErrorKind::Auth, detail, status.code, &status.text);
+                    }
                 }
                 let what =
                     if kind == Kind::User { "the server refused the user name" } else { "authentication failed" };

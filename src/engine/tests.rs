@@ -284,7 +284,8 @@ fn login_failure_is_an_auth_error_without_the_password() {
 #[test]
 fn commands_in_the_wrong_state_are_refused_before_sending() {
     let mut h = Harness::greeted("+OK ready\r\n");
-    for cmd in [Command::Retr(n(1)), Command::Stat, Command::Dele(n(1)), Command::List(None)] {
+    // RFC 1939: NOOP too is a TRANSACTION-state command (Dovecot answers "Unknown command").
+    for cmd in [Command::Retr(n(1)), Command::Stat, Command::Dele(n(1)), Command::List(None), Command::Noop] {
         assert_eq!(h.engine.send(cmd).unwrap_err().kind(), ErrorKind::Usage);
     }
     assert_eq!(h.transmit(), "");
@@ -379,7 +380,7 @@ fn non_base64_challenge_is_tolerated() {
 #[test]
 fn continuation_outside_auth_is_a_protocol_error() {
     let mut h = Harness::greeted("+OK ready\r\n");
-    h.send(Command::Noop);
+    h.send(Command::Capa);
     h.transmit();
     assert_eq!(h.feed(b"+ hello\r\n").unwrap_err().kind(), ErrorKind::Protocol);
 }
@@ -567,4 +568,79 @@ fn apop_timestamp_extraction() {
     assert_eq!(apop_timestamp("Dovecot ready."), None);
     assert_eq!(apop_timestamp("ready <no-at-sign>"), None);
     assert_eq!(apop_timestamp("a <x@y> b <1.2@host>").as_deref(), Some("<1.2@host>"));
+}
+
+fn scram_rfc7677() -> Box<dyn Mechanism> {
+    use crate::auth::{Scram, ScramHash};
+    Box::new(Scram::with_nonce(ScramHash::Sha256, "user".into(), Secret::new("pencil"), "rOprNGfwEbeRWgbNEkqO".into()))
+}
+
+const SCRAM_SERVER_FIRST: &str =
+    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+
+#[test]
+fn scram_exchange_verifies_the_server() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    let id = h.engine.authenticate(scram_rfc7677()).unwrap();
+    let first = h.transmit();
+    assert!(first.starts_with("AUTH SCRAM-SHA-256 "), "{first}");
+    h.feed(format!("+ {}\r\n", BASE64.encode(SCRAM_SERVER_FIRST)).as_bytes()).unwrap();
+    let proof = String::from_utf8(BASE64.decode(h.transmit().trim_end()).unwrap()).unwrap();
+    assert!(proof.ends_with("p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="), "{proof}");
+    h.feed(format!("+ {}\r\n", BASE64.encode("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")).as_bytes()).unwrap();
+    assert_eq!(h.transmit(), "\r\n", "an empty response acknowledges the server's proof");
+    h.feed(b"+OK Logged in.\r\n").unwrap();
+    assert_eq!(h.seen, vec![Seen::Done(id, ok("Logged in."))]);
+    assert_eq!(h.engine.state(), State::Transaction);
+}
+
+#[test]
+fn scram_with_a_wrong_server_signature_is_cancelled() {
+    let mut h = Harness::greeted("+OK ready\r\n");
+    let id = h.engine.authenticate(scram_rfc7677()).unwrap();
+    h.transmit();
+    h.feed(format!("+ {}\r\n", BASE64.encode(SCRAM_SERVER_FIRST)).as_bytes()).unwrap();
+    h.transmit();
+    h.feed(format!("+ {}\r\n", BASE64.encode("v=AAAAAAAi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")).as_bytes()).unwrap();
+    assert_eq!(h.transmit(), "*\r\n", "the client cancels");
+    h.feed(b"-ERR Authentication aborted\r\n").unwrap();
+    let Seen::Done(done, Err(err)) = &h.seen[0] else { panic!("{:?}", h.seen) };
+    assert_eq!((*done, err.kind()), (id, ErrorKind::Auth));
+    assert!(err.to_string().contains("signature is wrong"), "{err}");
+    assert_eq!(h.engine.state(), State::Authorization);
+}
+
+#[test]
+fn scram_accepted_without_the_server_proof_is_not_trusted() {
+    // A server (or impostor) that says +OK without proving it knows the password.
+    let mut h = Harness::greeted("+OK ready\r\n");
+    h.engine.authenticate(scram_rfc7677()).unwrap();
+    h.transmit();
+    h.feed(format!("+ {}\r\n", BASE64.encode(SCRAM_SERVER_FIRST)).as_bytes()).unwrap();
+    h.transmit();
+    let err = h.feed(b"+OK Logged in.\r\n").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert!(err.to_string().contains("without proving"), "{err}");
+    assert_eq!(h.engine.state(), State::Closed, "the session is over");
+}
+
+#[test]
+fn rejected_access_token_reports_the_servers_reason() {
+    use crate::auth::{Bearer, BearerKind};
+    let mut h = Harness::greeted("+OK ready\r\n");
+    let id = h
+        .engine
+        .authenticate(Box::new(Bearer::new(BearerKind::XOAuth2, "alice".into(), Secret::new("tok"), None, None)))
+        .unwrap();
+    assert_eq!(h.transmit(), "AUTH XOAUTH2\r\n", "always the two-step form");
+    h.feed(b"+ \r\n").unwrap();
+    assert_eq!(BASE64.decode(h.transmit().trim_end()).unwrap(), b"user=alice\x01auth=Bearer tok\x01\x01");
+    let json = r#"{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}"#;
+    h.feed(format!("+ {}\r\n", BASE64.encode(json)).as_bytes()).unwrap();
+    assert_eq!(h.transmit(), "\r\n");
+    h.feed(b"-ERR [AUTH] Invalid credentials\r\n").unwrap();
+    let Seen::Done(done, Err(err)) = &h.seen[0] else { panic!() };
+    assert_eq!((*done, err.kind()), (id, ErrorKind::Auth));
+    assert!(err.to_string().contains("status 401"), "{err}");
+    assert!(!err.to_string().contains("tok\u{1}") && !err.to_string().contains("Bearer"));
 }

@@ -217,7 +217,6 @@ impl Command {
                 | Command::Pass(_)
                 | Command::Apop { .. }
                 | Command::Auth { .. }
-                | Command::Noop
                 | Command::Quit
         )
     }

@@ -11,6 +11,31 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
+/// How a connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsMode {
+    /// Plain text (passwords then only with a mechanism that does not reveal them, or consent).
+    #[default]
+    None,
+    /// TLS from the first byte (POP3S, port 995).
+    Implicit,
+    /// Plain text until the greeting, then `STLS` (RFC 2595). Required: if the server does not
+    /// offer or refuses STLS, connecting fails; it never falls back to plain text.
+    StartTls,
+}
+
+impl TlsMode {
+    /// Parses `none`, `implicit` (or `tls`, `pop3s`) and `starttls` (or `stls`).
+    pub fn parse(name: &str) -> Result<TlsMode> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "" | "none" | "plain" => Ok(TlsMode::None),
+            "implicit" | "tls" | "pop3s" => Ok(TlsMode::Implicit),
+            "starttls" | "stls" => Ok(TlsMode::StartTls),
+            other => Err(Error::usage(format!("unknown TLS mode {other:?}; use none, implicit or starttls"))),
+        }
+    }
+}
+
 /// What protects a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsInfo {

@@ -37,43 +37,90 @@ pub use js_stream::{JsByteStream, JsStreamTransport};
 pub use timer::JsTimer;
 pub use websocket::WebSocketTransport;
 
-/// The transports the JavaScript client can use.
-pub enum AnyTransport {
+/// The byte streams the JavaScript client can run over.
+pub enum BaseTransport {
     /// A WebSocket to a websockify-style proxy.
     WebSocket(WebSocketTransport),
     /// A byte stream object supplied by JavaScript (Node, Deno, Cloudflare adapters).
     Js(JsStreamTransport),
 }
 
-impl Transport for AnyTransport {
+impl Transport for BaseTransport {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
         match self {
-            AnyTransport::WebSocket(t) => t.read(buf).await,
-            AnyTransport::Js(t) => t.read(buf).await,
+            BaseTransport::WebSocket(t) => t.read(buf).await,
+            BaseTransport::Js(t) => t.read(buf).await,
         }
     }
     async fn write(&mut self, data: &[u8]) -> Result<()> {
         match self {
-            AnyTransport::WebSocket(t) => t.write(data).await,
-            AnyTransport::Js(t) => t.write(data).await,
+            BaseTransport::WebSocket(t) => t.write(data).await,
+            BaseTransport::Js(t) => t.write(data).await,
         }
     }
     async fn close(&mut self) -> Result<()> {
         match self {
-            AnyTransport::WebSocket(t) => t.close().await,
-            AnyTransport::Js(t) => t.close().await,
+            BaseTransport::WebSocket(t) => t.close().await,
+            BaseTransport::Js(t) => t.close().await,
         }
     }
     async fn start_tls(&mut self) -> Result<()> {
         match self {
-            AnyTransport::WebSocket(t) => t.start_tls().await,
-            AnyTransport::Js(t) => t.start_tls().await,
+            BaseTransport::WebSocket(t) => t.start_tls().await,
+            BaseTransport::Js(t) => t.start_tls().await,
         }
     }
     fn tls_info(&self) -> Option<TlsInfo> {
         match self {
-            AnyTransport::WebSocket(t) => t.tls_info(),
-            AnyTransport::Js(t) => t.tls_info(),
+            BaseTransport::WebSocket(t) => t.tls_info(),
+            BaseTransport::Js(t) => t.tls_info(),
+        }
+    }
+}
+
+/// A base stream as it is, or wrapped in TLS running inside the wasm module.
+pub enum AnyTransport {
+    /// No TLS of ours: plain, or TLS done by the host runtime inside a JavaScript stream.
+    Plain(BaseTransport),
+    /// rustls inside the module: the proxy (or host) sees only ciphertext.
+    #[cfg(feature = "tls")]
+    Tls(Box<crate::tls::TlsStream<BaseTransport>>),
+}
+
+impl Transport for AnyTransport {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        match self {
+            AnyTransport::Plain(t) => t.read(buf).await,
+            #[cfg(feature = "tls")]
+            AnyTransport::Tls(t) => t.read(buf).await,
+        }
+    }
+    async fn write(&mut self, data: &[u8]) -> Result<()> {
+        match self {
+            AnyTransport::Plain(t) => t.write(data).await,
+            #[cfg(feature = "tls")]
+            AnyTransport::Tls(t) => t.write(data).await,
+        }
+    }
+    async fn close(&mut self) -> Result<()> {
+        match self {
+            AnyTransport::Plain(t) => t.close().await,
+            #[cfg(feature = "tls")]
+            AnyTransport::Tls(t) => t.close().await,
+        }
+    }
+    async fn start_tls(&mut self) -> Result<()> {
+        match self {
+            AnyTransport::Plain(t) => t.start_tls().await,
+            #[cfg(feature = "tls")]
+            AnyTransport::Tls(t) => t.start_tls().await,
+        }
+    }
+    fn tls_info(&self) -> Option<TlsInfo> {
+        match self {
+            AnyTransport::Plain(t) => t.tls_info(),
+            #[cfg(feature = "tls")]
+            AnyTransport::Tls(t) => t.tls_info(),
         }
     }
 }
@@ -84,9 +131,11 @@ impl Transport for AnyTransport {
 pub(crate) fn describe_js(value: &JsValue) -> String {
     if let Some(e) = value.dyn_ref::<js_sys::Error>() {
         let message: String = e.message().into();
+        // Node's codes (ECONNREFUSED, CERT_HAS_EXPIRED) help; our own kinds would only repeat.
         let code = Reflect::get(value, &"code".into()).ok().and_then(|c| c.as_string());
+        let ours = Reflect::has(value, &"pop3Kind".into()).unwrap_or(false);
         return match code {
-            Some(code) if !message.contains(&code) => format!("{message} ({code})"),
+            Some(code) if !ours && !message.contains(&code) => format!("{message} ({code})"),
             _ => message,
         };
     }
@@ -559,16 +608,23 @@ impl Session {
         })
     }
 
-    /// Logs in. `method` is `auto`, `user`, `apop` or a SASL name; resolves to the method used.
+    /// Logs in. `method` is `auto`, `user`, `apop` or a SASL name; `secret` is a password, or
+    /// an OAuth access token when `is_token`. Resolves to the method used.
+    #[allow(clippy::too_many_arguments)]
     pub fn login(
         &self,
         user: String,
-        password: String,
+        secret: String,
         method: String,
         allow_cleartext: bool,
+        is_token: bool,
         signal: JsValue,
     ) -> Promise {
-        let credentials = Credentials { user, secret: Secret::new(password) };
+        let credentials = if is_token {
+            Credentials::access_token(user, secret)
+        } else {
+            Credentials::new(user, Secret::new(secret))
+        };
         session_op!(self, signal, |lease| {
             let method = AuthMethod::parse(&method)?;
             let used = lease.get().login(&credentials, &LoginOptions { method, allow_cleartext }).await?;
@@ -713,6 +769,24 @@ impl Session {
         })
     }
 
+    /// `DELE` for several messages, pipelined. Resolves to an array with, per message, `null`
+    /// when it was marked or the error the server gave.
+    #[wasm_bindgen(js_name = deleMany)]
+    pub fn dele_many(&self, msgs: Vec<f64>, signal: JsValue) -> Promise {
+        session_op!(self, signal, |lease| {
+            let msgs = msgs.into_iter().map(msg_num).collect::<Result<Vec<_>>>()?;
+            let results = lease.get().dele_many(&msgs).await?;
+            Ok(results
+                .iter()
+                .map(|r| match r {
+                    Ok(()) => JsValue::NULL,
+                    Err(e) => to_js_error(e),
+                })
+                .collect::<Array>()
+                .into())
+        })
+    }
+
     /// `RSET`.
     pub fn rset(&self, signal: JsValue) -> Promise {
         session_op!(self, signal, |lease| {
@@ -760,19 +834,20 @@ async fn connect_session(options: &JsValue) -> Result<JsValue> {
         .or(Some(Duration::from_secs(30)));
     let url = Reflect::get(options, &"url".into()).ok().and_then(|u| u.as_string());
     let stream = Reflect::get(options, &"stream".into()).unwrap_or(JsValue::UNDEFINED);
-    let transport = match (url, stream.is_object()) {
+    let base = match (url, stream.is_object()) {
         (Some(url), false) => {
             let protocols: Vec<String> = Reflect::get(options, &"protocols".into())
                 .ok()
                 .filter(Array::is_array)
                 .map(|p| Array::from(&p).iter().filter_map(|v| v.as_string()).collect())
                 .unwrap_or_default();
-            AnyTransport::WebSocket(WebSocketTransport::connect(&url, &protocols, connect_timeout).await?)
+            BaseTransport::WebSocket(WebSocketTransport::connect(&url, &protocols, connect_timeout).await?)
         }
-        (None, true) => AnyTransport::Js(JsStreamTransport::new(stream.unchecked_into())),
+        (None, true) => BaseTransport::Js(JsStreamTransport::new(stream.unchecked_into())),
         (Some(_), true) => return Err(Error::usage("give either url or stream, not both")),
         (None, false) => return Err(Error::usage("connect() needs a url (WebSocket proxy) or a stream")),
     };
+    let transport = wrap_tls(base, options, connect_timeout).await?;
     let client = Client::connect(transport, Rc::new(JsTimer), config).await?;
     let greeting = client.greeting();
     let greeting_js = object(&[
@@ -791,6 +866,77 @@ async fn connect_session(options: &JsValue) -> Result<JsValue> {
     Ok(Session { inner }.into())
 }
 
+fn string_option(options: &JsValue, name: &str) -> Result<Option<String>> {
+    let value = Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value.as_string().map(Some).ok_or_else(|| Error::usage(format!("option {name} must be a string")))
+}
+
+/// Applies `options.tls` (`none`, `implicit`, `starttls`) with `options.tlsProvider`:
+/// `wasm` (rustls inside this module; the default for WebSockets) or `host` (the JavaScript
+/// stream does TLS itself, through its `startTls()`; the default for streams).
+async fn wrap_tls(base: BaseTransport, options: &JsValue, timeout: Option<Duration>) -> Result<AnyTransport> {
+    let mode = crate::transport::TlsMode::parse(&string_option(options, "tls")?.unwrap_or_default())?;
+    let default_provider = if matches!(base, BaseTransport::WebSocket(_)) { "wasm" } else { "host" };
+    let provider = string_option(options, "tlsProvider")?.unwrap_or_else(|| default_provider.to_owned());
+    match (mode, provider.as_str()) {
+        (crate::transport::TlsMode::None, _) | (_, "host") => Ok(AnyTransport::Plain(base)),
+        (_, "wasm") => wasm_tls(base, options, mode, timeout).await,
+        (_, other) => Err(Error::usage(format!("tlsProvider must be 'wasm' or 'host', not {other:?}"))),
+    }
+}
+
+#[cfg(feature = "tls")]
+async fn wasm_tls(
+    base: BaseTransport,
+    options: &JsValue,
+    mode: crate::transport::TlsMode,
+    timeout: Option<Duration>,
+) -> Result<AnyTransport> {
+    use crate::tls::{TlsOptions, TlsStream};
+    let server_name = string_option(options, "serverName")?.ok_or_else(|| {
+        Error::usage("serverName is required for TLS: the name on the mail server's certificate (through a proxy, not the proxy's name)")
+    })?;
+    let ca = Reflect::get(options, &"ca".into()).unwrap_or(JsValue::UNDEFINED);
+    let extra_roots_pem: Vec<String> = if ca.is_undefined() || ca.is_null() {
+        Vec::new()
+    } else if let Some(pem) = ca.as_string() {
+        vec![pem]
+    } else if Array::is_array(&ca) {
+        Array::from(&ca)
+            .iter()
+            .map(|v| v.as_string().ok_or_else(|| Error::usage("ca must be PEM text")))
+            .collect::<Result<_>>()?
+    } else {
+        return Err(Error::usage("ca must be PEM text or an array of PEM texts"));
+    };
+    let pin_sha256 = string_option(options, "pin")?.map(|p| TlsOptions::parse_pin(&p)).transpose()?;
+    let only_extra_roots = bool_option(options, "caOnly")?.unwrap_or(false);
+    let tls_options = TlsOptions { server_name, extra_roots_pem, only_extra_roots, pin_sha256 };
+    let mut stream = TlsStream::new(base, &tls_options)?;
+    if mode == crate::transport::TlsMode::Implicit {
+        match crate::transport::with_timeout(&JsTimer, timeout, stream.handshake()).await {
+            Some(result) => result?,
+            None => return Err(Error::timeout("the TLS handshake took too long")),
+        }
+    }
+    Ok(AnyTransport::Tls(Box::new(stream)))
+}
+
+#[cfg(not(feature = "tls"))]
+async fn wasm_tls(
+    _: BaseTransport,
+    _: &JsValue,
+    _: crate::transport::TlsMode,
+    _: Option<Duration>,
+) -> Result<AnyTransport> {
+    Err(Error::usage(
+        "this build has no TLS inside the module; use the build with TLS (pop3-wasm/tls), or a transport whose host does TLS",
+    ))
+}
+
 /// Whether this build includes the legacy CJK character sets (the `full-encoding` feature).
 #[wasm_bindgen(js_name = buildInfo)]
 pub fn build_info() -> JsValue {
@@ -798,7 +944,7 @@ pub fn build_info() -> JsValue {
         ("version", env!("CARGO_PKG_VERSION").into()),
         ("fullEncoding", cfg!(feature = "full-encoding").into()),
         ("htmlText", cfg!(feature = "html-text").into()),
-        ("tls", false.into()),
+        ("tls", cfg!(feature = "tls").into()),
     ])
 }
 

@@ -24,6 +24,9 @@ use super::timer::JsTimer;
 #[derive(Default)]
 struct State {
     open: bool,
+    /// An `error` event before the socket opened (Node 20's WebSocket fires only this, no
+    /// `close`, when the proxy refuses the connection).
+    failed: bool,
     /// Received frames, and how far the first one has been read.
     frames: VecDeque<Uint8Array>,
     offset: u32,
@@ -47,6 +50,7 @@ pub struct WebSocketTransport {
     _on_open: Closure<dyn FnMut()>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _on_error: Closure<dyn FnMut()>,
 }
 
 impl WebSocketTransport {
@@ -90,7 +94,16 @@ impl WebSocketTransport {
             st.closed = Some((event.code(), event.reason()));
             st.wake();
         });
+        let s = state.clone();
+        let on_error = Closure::<dyn FnMut()>::new(move || {
+            let mut st = s.borrow_mut();
+            if !st.open {
+                st.failed = true;
+            }
+            st.wake();
+        });
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
 
@@ -101,6 +114,7 @@ impl WebSocketTransport {
             _on_open: on_open,
             _on_message: on_message,
             _on_close: on_close,
+            _on_error: on_error,
         };
         let opened = poll_fn(|cx| {
             let mut st = transport.state.borrow_mut();
@@ -112,6 +126,9 @@ impl WebSocketTransport {
                     "cannot reach the WebSocket proxy at {url} (close code {code}{})",
                     if reason.is_empty() { String::new() } else { format!(": {reason}") }
                 ))));
+            }
+            if st.failed {
+                return Poll::Ready(Err(Error::transport(format!("cannot reach the WebSocket proxy at {url}"))));
             }
             st.waker = Some(cx.waker().clone());
             Poll::Pending
@@ -202,6 +219,7 @@ impl Drop for WebSocketTransport {
         self.socket.set_onopen(None);
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
+        self.socket.set_onerror(None);
         let _ = self.socket.close();
     }
 }

@@ -33,6 +33,9 @@ Options (all optional):
     --ws-target-down           websockify relaying to a closed port
     --web DIR                  passed to every websockify (static files)
     --websockify-log FILE      append websockify's output to FILE
+    --oauth2                   also accept OAuth 2.0 bearer tokens (SASL XOAUTH2
+                               and OAUTHBEARER) through dovecot's oauth2 passdb
+                               and a local introspection endpoint (see below)
     --auth-delay               keep dovecot's failed-auth delay and penalty
                                (by default failures are answered at once)
     --workdir DIR              create the throwaway dir under DIR
@@ -46,8 +49,50 @@ workdir, pid (this launcher), dovecot_pid, dovecot_conf, dovecot_log,
 mechanisms, users {NAME: {password, home, maildir, messages: [{source,
 octets}]}}, ca_cert, cert_variant, certs {good|expired|wronghost|unknownca:
 {cert, key} (unknownca also has ca_cert)}, websockify_port,
-websockify_tls_port, websockify_down_port, websockify_pids, websockify_log.
-Unused features are null.
+websockify_tls_port, websockify_down_port, websockify_pids, websockify_log,
+oauth2 {introspection_url, tokens {NAME: token}, long_tokens {NAME: token},
+revoked_token, log, config}. Unused features are null.
+
+OAuth 2.0 (--oauth2)
+--------------------
+Adds `xoauth2 oauthbearer` to the mechanisms (and to the `mechanisms` JSON
+field) and a dovecot `oauth2` passdb that serves ONLY those two mechanisms;
+the passwd-file passdb keeps serving all the password mechanisms, and the
+fast-failure behaviour below covers both. Tokens are checked by an RFC 7662
+style introspection endpoint that mailstack serves itself (a thread of the
+launcher, http://127.0.0.1:<free port>/introspect, stopped with the stack);
+dovecot POSTs `token=<token>` to it (introspection_mode = post).
+- tokens: one valid token per user, `tok-<user>-<random>`, fresh per stack.
+  Introspection answers {"active": true, "username": USER, "scope": "pop"}.
+- long_tokens: one more valid token per user, exactly 1200 characters and
+  shaped like a JWT (like real Microsoft/Google access tokens).
+- revoked_token: `tok-revoked-<random>`, answered {"active": false} like any
+  unknown token.
+- log: <workdir>/oauth2.log, one line per introspection request (method,
+  path, headers, body, verdict); config: the passdb's dovecot-oauth2.conf.ext.
+The user named in the SASL message must be the token's owner: alice's token
+sent as user=bob fails. A token is never compared with passwd-file, and a
+password is never accepted as a token (the oauth2 passdb's failure is final;
+without that dovecot would fall through to passwd-file and accept
+`auth=Bearer <password>`).
+
+What dovecot 2.3.19 answers (the token mechanisms hand failures back as a
+base64 JSON challenge; the client must answer it, e.g. with an empty line):
+    C: AUTH XOAUTH2                  (or one step: AUTH XOAUTH2 <base64>)
+    S: +                             (`+` and one space)
+    C: base64("user=alice\\x01auth=Bearer <token>\\x01\\x01")
+    S: +OK Logged in.                  valid token, or on failure:
+    S: + eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJtYWlsIn0=
+          = {"status":"401","schemes":"bearer","scope":"mail"}
+    C: (empty line)                  (`*` instead: -ERR Authentication aborted by client.)
+    S: -ERR [AUTH] Authentication failed.
+  OAUTHBEARER (base64("n,a=alice,\\x01host=127.0.0.1\\x01port=<port>\\x01auth=Bearer
+  <token>\\x01\\x01")) is the same except the challenge, which is
+  eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0= = {"status":"invalid_token"}.
+  A malformed message (no user=/a=, no auth=) gets a plain
+  `-ERR [AUTH] Authentication failed.` without a challenge, after the full
+  failure delay (see below). If the endpoint cannot be reached dovecot answers
+  `-ERR [SYS/TEMP] Temporary authentication failure. [host:time]`.
 
 Deliver mail into a running stack
 ---------------------------------
@@ -62,6 +107,7 @@ As a module
     stack = mailstack.start_stack(tls=True, users={"bob": "pw"}, mail=["x.eml"])
     ...  # stack is a dict with the JSON fields above
     mailstack.stop(stack)            # or: with mailstack.start_stack() as s:
+    s = mailstack.start_stack(oauth2=True); s["oauth2"]["tokens"]["alice"]
     mailstack.deliver(stack["users"]["bob"]["maildir"], ["y.eml"])
 
 Keyword arguments mirror the options (mail_for={"bob": [paths]}); a failure
@@ -74,6 +120,10 @@ Server behaviour worth knowing
   greeting, not in CAPA.
 - Failed logins answer immediately (no 2 s delay, no per-IP penalty that
   would also slow later good logins); --auth-delay restores the real delays.
+  Exception: a SASL message dovecot cannot even parse (e.g. `AUTH PLAIN
+  Zm9v`, or an XOAUTH2 message without user=) fails before any passdb runs,
+  so it still costs up to 2 s and adds the penalty (later logins from
+  127.0.0.1 on that stack wait a few seconds).
 - Message sizes: `octets` in the JSON is the RFC 1939 size (CRLF line ends),
   which is what LIST reports; RETR returns the file with CRLF line ends.
 - UIDLs are %08Xu%08Xv (UID, UIDVALIDITY) and stay stable across sessions.
@@ -81,17 +131,20 @@ Server behaviour worth knowing
 Each stack also starts a small reaper process (this script, `_reaper`)
 that waits on a pipe from the launcher: if the launcher is killed outright
 (SIGKILL) before it can clean up, the reaper stops dovecot and websockify
-and removes the workdir.
+and removes the workdir. (The --oauth2 endpoint is a thread of the launcher,
+so it dies with it.)
 """
 
 import argparse
 import atexit
 import datetime
 import grp
+import http.server
 import json
 import os
 import pwd
 import re
+import secrets
 import select
 import shutil
 import signal
@@ -102,10 +155,15 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
+import urllib.parse
 
 HOST = "127.0.0.1"
 DEFAULT_USERS = (("alice", "wonderland"),)
 DEFAULT_MECHANISMS = "plain login cram-md5 apop scram-sha-1 scram-sha-256"
+OAUTH2_MECHANISMS = ("xoauth2", "oauthbearer")
+# a valid token about as long as real Microsoft / Google access tokens
+OAUTH2_LONG_TOKEN_LEN = 1200
 CERT_VARIANTS = ("good", "expired", "wronghost", "unknownca")
 MAIL_OWNER = ("nobody", "nogroup")
 DH_FILE = "/usr/share/dovecot/dh.pem"
@@ -448,7 +506,7 @@ def make_certs(certs_dir):
 
 
 def _dovecot_conf(*, base_dir, workdir, log_path, passwd_path, pop3_port, pop3s_port,
-                  mechanisms, tls_cert, tls_key, auth_delay):
+                  mechanisms, tls_cert, tls_key, auth_delay, oauth2_conf=None):
     uid, gid = MAIL_OWNER
     lines = [
         "# generated by tests/support/mailstack.py",
@@ -486,6 +544,20 @@ def _dovecot_conf(*, base_dir, workdir, log_path, passwd_path, pop3_port, pop3s_
             "  result_success = continue",
             "}",
         ]
+    if oauth2_conf:
+        # Only the two token mechanisms reach this passdb, and its verdict is
+        # final: the mechanisms hand the token to the passdb chain like a
+        # password, so a failure must not fall through to passwd-file (where
+        # a "token" equal to the user's password would otherwise log in).
+        lines += [
+            "passdb {",
+            "  driver = oauth2",
+            f"  mechanisms = {' '.join(OAUTH2_MECHANISMS)}",
+            f"  args = {oauth2_conf}",
+            "  result_failure = return-fail",
+            "  result_internalfail = return-fail",
+            "}",
+        ]
     lines += [
         "passdb {",
         "  driver = passwd-file",
@@ -514,6 +586,170 @@ def _dovecot_conf(*, base_dir, workdir, log_path, passwd_path, pop3_port, pop3s_
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------
+# OAuth 2.0 token introspection endpoint (for --oauth2)
+
+_OAUTH2_CONF = """\
+# generated by tests/support/mailstack.py (--oauth2)
+introspection_url = {url}
+introspection_mode = post
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 10000
+"""
+
+
+def _random_token(prefix):
+    return f"{prefix}-{secrets.token_urlsafe(18)}"
+
+
+def _long_token(prefix, length=OAUTH2_LONG_TOKEN_LEN):
+    """A token of exactly `length` characters shaped like a JWT (three
+    dot-separated base64url parts), as Microsoft's access tokens are."""
+    header, signature = 36, 43
+    payload = length - len(prefix) - 1 - header - 1 - 1 - signature
+    raw = secrets.token_urlsafe(length)
+    token = (f"{prefix}-{raw[:header]}.{raw[header:header + payload]}."
+             f"{raw[header + payload:header + payload + signature]}")
+    assert len(token) == length
+    return token
+
+
+class _OAuth2Endpoint:
+    """A token introspection endpoint (RFC 7662 style) on a free loopback
+    port, served by a thread of this process.
+
+    tokens: {token: username} of active tokens; revoked: {token: username}.
+    Answers {"active": true, "username": U, "scope": "pop"} for an active
+    token and {"active": false} for anything else. Accepts the token the
+    way each Dovecot introspection_mode sends it: POST form `token=` (post),
+    `Authorization: Bearer` (auth), or appended to the URL (get)."""
+
+    PATH = "/introspect"
+
+    def __init__(self, log_path, tokens, revoked):
+        self.log_path = log_path
+        self.tokens = dict(tokens)
+        self.revoked = dict(revoked)
+        self._log_lock = threading.Lock()
+        self._connections = set()  # open (keep-alive) connections, closed by stop()
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as dovecot's client likes
+            # Dovecot drops its idle keep-alive connection after 60 s; closing
+            # it from this side first could race with a new request (which
+            # dovecot does not retry), so only give up on far older ones.
+            timeout = 600
+            server_version = "mailstack-oauth2"
+            sys_version = ""
+
+            def setup(self):
+                super().setup()
+                with endpoint._log_lock:
+                    endpoint._connections.add(self.connection)
+
+            def finish(self):
+                with endpoint._log_lock:
+                    endpoint._connections.discard(self.connection)
+                super().finish()
+
+            def log_message(self, fmt, *args):  # default: stderr
+                endpoint._log(f"{self.address_string()} {fmt % args}")
+
+            def do_GET(self):
+                endpoint._handle(self, b"")
+
+            def do_POST(self):
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    length = 0
+                endpoint._handle(self, self.rfile.read(length) if length > 0 else b"")
+
+        self.server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = (  # default: a traceback on stderr
+            lambda request, address: self._log(f"error serving {address}:\n"
+                                               + traceback.format_exc().rstrip()))
+        self.port = self.server.server_address[1]
+        self.url = f"http://{HOST}:{self.port}{self.PATH}"
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.1},
+                                       name=f"mailstack-oauth2-{self.port}", daemon=True)
+        self._stopped = False
+        self.thread.start()
+
+    def _log(self, line):
+        stamp = datetime.datetime.now().strftime("%H:%M:%S.%f")[:-3]
+        with self._log_lock:
+            try:
+                with open(self.log_path, "a") as f:
+                    f.write(f"{stamp} {line}\n")
+            except OSError:
+                pass
+
+    @staticmethod
+    def _token_from(handler, body):
+        auth = handler.headers.get("Authorization", "")
+        if auth[:7].lower() == "bearer ":
+            return auth[7:].strip(), "authorization header"
+        url = urllib.parse.urlsplit(handler.path)
+        if body:
+            form = urllib.parse.parse_qs(body.decode("utf-8", "replace"),
+                                         keep_blank_values=True)
+            if form.get("token"):
+                return form["token"][0], "form field token"
+        query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        for key in ("token", "access_token"):
+            if query.get(key):
+                return query[key][0], f"query parameter {key}"
+        path = urllib.parse.unquote(url.path)
+        if path.startswith(_OAuth2Endpoint.PATH) and len(path) > len(_OAuth2Endpoint.PATH):
+            return path[len(_OAuth2Endpoint.PATH):].lstrip("/"), "url suffix"
+        return None, "no token found"
+
+    def _handle(self, handler, body):
+        token, source = self._token_from(handler, body)
+        user = self.tokens.get(token) if token is not None else None
+        if user is not None:
+            answer = {"active": True, "username": user, "scope": "pop"}
+            verdict = f"active token of {user}"
+        else:
+            answer = {"active": False}
+            verdict = ("revoked token" if token in self.revoked else
+                       "unknown token" if token is not None else "no token")
+        data = json.dumps(answer).encode()
+        headers = " ".join(f"{k}={v!r}" for k, v in handler.headers.items())
+        self._log(f"{handler.command} {handler.path} headers: {headers} body: {body!r} "
+                  f"token ({source}): {token!r} -> {verdict}: {data.decode()}")
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.send_header("Cache-Control", "no-store")
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def alive(self):
+        return self._stopped or self.thread.is_alive()
+
+    def stop(self):
+        if self._stopped:
+            return
+        self._stopped = True
+        self.server.shutdown()
+        self.server.server_close()
+        with self._log_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.thread.join(2)
 
 
 def _read_greeting(port, use_tls, timeout):
@@ -631,6 +867,7 @@ class Stack(dict):
         super().__init__()
         self._dovecot = None
         self._websockify = []
+        self._oauth2 = None
         self._held_sockets = []
         self._dirs = []
         self._reaper = None
@@ -650,6 +887,8 @@ class Stack(dict):
                     msg += f"\n--- {self.get('dovecot_log')} (tail) ---\n" + _tail(
                         self.get("dovecot_log"))
                 return msg
+        if self._oauth2 is not None and not self._oauth2.alive():
+            return "the oauth2 introspection endpoint thread stopped"
         return None
 
     def __enter__(self):
@@ -673,6 +912,8 @@ def stop(stack):
         # SIGTERM to the master alone takes it about 1.1 s to wind down its
         # children; signalling the whole group at once takes milliseconds.
         _stop_process_group(stack._dovecot, timeout=5)
+    if stack._oauth2 is not None:
+        stack._oauth2.stop()
     for s in stack._held_sockets:
         s.close()
     if not stack._keep:
@@ -717,7 +958,7 @@ def _parse_users(users):
 def start_stack(*, port=None, pop3s_port=None, users=None, mechanisms=DEFAULT_MECHANISMS,
                 mail=(), mail_for=None, tls=False, cert_variant="good", websockify=False,
                 web=None, websockify_log=None, ws_target_down=False, auth_delay=False,
-                workdir=None, keep=False, timeout=15.0):
+                workdir=None, keep=False, timeout=15.0, oauth2=False):
     """Start dovecot (and websockify relays); return a Stack (a dict with the
     JSON fields). Raises StackError (with .exit_code) on failure, after
     cleaning up whatever had been started.
@@ -725,6 +966,7 @@ def start_stack(*, port=None, pop3s_port=None, users=None, mechanisms=DEFAULT_ME
     users: {"name": "password"} or ["name:password", ...] or [(name, pw)].
     mail: paths (files or dirs of *.eml) for the first user.
     mail_for: {"user": [paths]}.
+    oauth2: also accept XOAUTH2/OAUTHBEARER tokens (see --oauth2).
     """
     if os.geteuid() != 0:
         raise StackError("mailstack must run as root (dovecot switches to the mail user)")
@@ -753,16 +995,20 @@ def start_stack(*, port=None, pop3s_port=None, users=None, mechanisms=DEFAULT_ME
     dovecot = _find_exe("dovecot", "dovecot-pop3d")
     ws_exe = _find_exe("websockify", "websockify") if websockify or ws_target_down else None
 
+    mechanisms = mechanisms.split()
+    if oauth2:
+        mechanisms += [m for m in OAUTH2_MECHANISMS if m not in map(str.lower, mechanisms)]
+
     stack = Stack()
     _live_stacks.append(stack)
     stack._keep = keep
     try:
         stack._reaper = _Reaper()
         _start(stack, dovecot=dovecot, ws_exe=ws_exe, port=port, pop3s_port=pop3s_port,
-               users=users, mechanisms=" ".join(mechanisms.split()), mail_plan=mail_plan,
+               users=users, mechanisms=" ".join(mechanisms), mail_plan=mail_plan,
                tls=tls, cert_variant=cert_variant, websockify=websockify, web=web,
                websockify_log=websockify_log, ws_target_down=ws_target_down,
-               auth_delay=auth_delay, workdir=workdir, timeout=timeout)
+               auth_delay=auth_delay, workdir=workdir, timeout=timeout, oauth2=oauth2)
     except BaseException:
         stop(stack)
         raise
@@ -771,7 +1017,7 @@ def start_stack(*, port=None, pop3s_port=None, users=None, mechanisms=DEFAULT_ME
 
 def _start(stack, *, dovecot, ws_exe, port, pop3s_port, users, mechanisms, mail_plan, tls,
            cert_variant, websockify, web, websockify_log, ws_target_down, auth_delay,
-           workdir, timeout):
+           workdir, timeout, oauth2):
     deadline = time.monotonic() + timeout
     if workdir is not None:
         os.makedirs(workdir, exist_ok=True)
@@ -847,7 +1093,36 @@ def _start(stack, *, dovecot, ws_exe, port, pop3s_port, users, mechanisms, mail_
         "websockify_down_port": None,
         "websockify_pids": [],
         "websockify_log": None,
+        "oauth2": None,
     })
+
+    # OAuth 2.0: the introspection endpoint dovecot's oauth2 passdb asks
+    oauth2_conf = None
+    if oauth2:
+        first = users[0][0]
+        # user names may hold characters a bearer token cannot (RFC 6750 b64token)
+        tag = {name: re.sub(r"[^A-Za-z0-9._~-]", "-", name) for name, _ in users}
+        tokens = {name: _random_token(f"tok-{tag[name]}") for name, _ in users}
+        long_tokens = {name: _long_token(f"tok-{tag[name]}-long") for name, _ in users}
+        revoked = _random_token("tok-revoked")
+        oauth2_log = os.path.join(root, "oauth2.log")
+        open(oauth2_log, "w").close()
+        stack._oauth2 = _OAuth2Endpoint(
+            oauth2_log,
+            {**{t: n for n, t in tokens.items()}, **{t: n for n, t in long_tokens.items()}},
+            {revoked: first})
+        oauth2_conf = os.path.join(root, "dovecot-oauth2.conf.ext")
+        with open(oauth2_conf, "w") as f:
+            f.write(_OAUTH2_CONF.format(url=stack._oauth2.url))
+        os.chmod(oauth2_conf, 0o644)  # read by the auth process
+        stack["oauth2"] = {
+            "introspection_url": stack._oauth2.url,
+            "tokens": tokens,
+            "long_tokens": long_tokens,
+            "revoked_token": revoked,
+            "log": oauth2_log,
+            "config": oauth2_conf,
+        }
 
     # dovecot; auto-chosen ports may be taken by someone else meanwhile: retry
     for attempt in range(3):
@@ -857,7 +1132,7 @@ def _start(stack, *, dovecot, ws_exe, port, pop3s_port, users, mechanisms, mail_
             f.write(_dovecot_conf(base_dir=base_dir, workdir=root, log_path=log_path,
                                   passwd_path=passwd_path, pop3_port=p3, pop3s_port=p3s,
                                   mechanisms=mechanisms, tls_cert=tls_cert, tls_key=tls_key,
-                                  auth_delay=auth_delay))
+                                  auth_delay=auth_delay, oauth2_conf=oauth2_conf))
         open(log_path, "w").close()
         proc = _spawn([dovecot, "-F", "-c", conf_path], stderr_path, mode="wb")
         stack._dovecot = proc
@@ -999,6 +1274,9 @@ def _parser():
                     help="a websockify relaying to a closed port")
     ap.add_argument("--web", metavar="DIR", help="passed to websockify --web")
     ap.add_argument("--websockify-log", metavar="FILE")
+    ap.add_argument("--oauth2", action="store_true",
+                    help="also accept OAuth 2.0 bearer tokens (XOAUTH2, OAUTHBEARER) via a "
+                    "local introspection endpoint")
     ap.add_argument("--auth-delay", action="store_true",
                     help="keep dovecot's delay/penalty after failed logins")
     ap.add_argument("--workdir", metavar="DIR", help="create the throwaway dir under DIR")
@@ -1052,7 +1330,7 @@ def main(argv=None):
                 cert_variant=args.cert_variant, websockify=args.websockify, web=args.web,
                 websockify_log=args.websockify_log, ws_target_down=args.ws_target_down,
                 auth_delay=args.auth_delay, workdir=args.workdir, keep=args.keep,
-                timeout=args.timeout)
+                timeout=args.timeout, oauth2=args.oauth2)
         except StackError as e:
             print(f"mailstack: {e}", file=sys.stderr)
             return e.exit_code

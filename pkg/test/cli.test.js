@@ -1,0 +1,571 @@
+// The `pop3` command-line client, run as a child process against real Dovecot stacks
+// (tests/support/mailstack.py) with the sample mailbox, and against a tiny fake server for
+// Ctrl-C.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { buildInfo, connect } from '../src/node.js';
+import { sampleMail, startStack } from './helpers.js';
+
+const pkgDir = fileURLToPath(new URL('..', import.meta.url));
+const BIN = path.join(pkgDir, 'bin', 'pop3.js');
+const PASSWORD = 'wonderland';
+
+/** The environment for the CLI: none of the caller's POP3_* variables. */
+function cleanEnv(extra = {}) {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('POP3_')) delete env[k];
+  return { ...env, ...extra };
+}
+
+/**
+ * Runs `node bin/pop3.js ...args`; resolves to { code, signal, stdout (Buffer), out, err }.
+ * stdin is /dev/null unless `input` is given (so it is never a terminal).
+ */
+function run(args, { env = {}, password = PASSWORD, wrap = null, onSpawn = null, timeoutMs = 30000 } = {}) {
+  const fullEnv = cleanEnv(password === null ? env : { POP3_PASSWORD: password, ...env });
+  const argv = [BIN, ...args];
+  const [cmd, cmdArgs] = wrap ? ['/bin/sh', ['-c', `${wrap}; exec "$0" "$@"`, process.execPath, ...argv]] : [process.execPath, argv];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, cmdArgs, { cwd: pkgDir, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = [];
+    let err = '';
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`pop3 ${args.join(' ')} timed out; stderr: ${err}`)); }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out);
+      resolve({ code, signal, stdout, out: stdout.toString('utf8'), err });
+    });
+    if (onSpawn) onSpawn(child);
+  });
+}
+
+function tmpDir(prefix) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Every message of the stack's first user, retrieved through the API: Map msg -> { bytes, uid }. */
+async function serverMessages(stack) {
+  const client = await connect({ host: stack.host, port: stack.pop3_port });
+  try {
+    await client.login('alice', stack.password());
+    const uids = new Map((await client.uidl()).map((e) => [e.msg, e.uid]));
+    const list = await client.list();
+    const messages = new Map();
+    await client.retrieveMany(list.map((e) => e.msg), {
+      onMessage: (msg, bytes) => messages.set(msg, { bytes: Buffer.from(bytes), uid: uids.get(msg), size: list[msg - 1].size }),
+    });
+    await client.quit();
+    return messages;
+  } catch (e) {
+    await client.close().catch(() => {});
+    throw e;
+  }
+}
+
+async function serverCount(stack) {
+  const client = await connect({ host: stack.host, port: stack.pop3_port });
+  await client.login('alice', stack.password());
+  const { count } = await client.stat();
+  await client.quit();
+  return count;
+}
+
+function maildirFiles(dir, sub) {
+  return fs.readdirSync(path.join(dir, sub)).sort();
+}
+
+function assertNoPassword(result, password = PASSWORD) {
+  assert.ok(!result.err.includes(password), `stderr must not contain the password: ${result.err}`);
+  assert.ok(!result.out.includes(password), 'stdout must not contain the password');
+}
+
+describe('pop3 CLI without a server', () => {
+  test('--help, COMMAND --help and --version exit 0', async () => {
+    const help = await run(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.out, /^Usage:/m);
+    assert.match(help.out, /Exit codes:/);
+    assert.match(help.out, /130\s+interrupted/);
+    const fetchHelp = await run(['fetch', '--help']);
+    assert.equal(fetchHelp.code, 0);
+    assert.match(fetchHelp.out, /CRLF/);
+    const version = await run(['--version']);
+    assert.equal(version.code, 0);
+    assert.match(version.out, /^pop3 \(pop3-wasm\) \d+\.\d+\.\d+/);
+  });
+
+  test('usage errors exit 2 with one line on stderr', async () => {
+    const noCommand = await run([]);
+    assert.equal(noCommand.code, 2);
+    const unknown = await run(['frobnicate', '--host', 'x']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /^pop3: unknown command "frobnicate"/);
+    const badPort = await run(['--host', '127.0.0.1', '--port', '99999', 'list']);
+    assert.equal(badPort.code, 2);
+    assert.match(badPort.err, /--port/);
+    const wrongCommand = await run(['--host', '127.0.0.1', 'list', '--maildir', '/tmp/x']);
+    assert.equal(wrongCommand.code, 2);
+    assert.match(wrongCommand.err, /--maildir only applies to pop3 fetch/);
+    const noHost = await run(['list', '--user', 'alice']);
+    assert.equal(noHost.code, 2);
+    assert.match(noHost.err, /--host/);
+  });
+
+  test('--password is refused, without echoing its value', async () => {
+    for (const args of [['--password', 'hunter2-secret'], ['--password=hunter2-secret']]) {
+      const r = await run(['--host', '127.0.0.1', '--user', 'alice', ...args, 'list']);
+      assert.equal(r.code, 2);
+      assert.match(r.err, /^pop3: --password is refused/);
+      assert.match(r.err, /POP3_PASSWORD/);
+      assert.match(r.err, /--password-command/);
+      assert.ok(!r.err.includes('hunter2-secret'));
+    }
+  });
+
+  test('no password source and stdin not a terminal: exit 2', async () => {
+    const r = await run(['--host', '127.0.0.1', '--port', '1', '--user', 'alice', 'list'], { password: null });
+    assert.equal(r.code, 2);
+    assert.match(r.err, /no password/);
+  });
+
+  test('unreachable host or port: exit 5', async () => {
+    // A port that was just free: nothing listens there.
+    const port = await new Promise((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    });
+    const r = await run(['--host', '127.0.0.1', '--port', String(port), '--user', 'alice', 'list']);
+    assert.equal(r.code, 5, r.err);
+    assert.match(r.err, /^pop3: cannot connect to 127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+    const capa = await run(['--host', '127.0.0.1', '--port', String(port), 'capa']);
+    assert.equal(capa.code, 5);
+  });
+
+  test('a Maildir that cannot be created: exit 8 before connecting', async () => {
+    const dir = tmpDir('pop3-cli-');
+    try {
+      fs.writeFileSync(path.join(dir, 'file'), 'not a directory');
+      const r = await run(['--host', '127.0.0.1', '--port', '1', '--user', 'alice', 'fetch', '--maildir', path.join(dir, 'file')]);
+      assert.equal(r.code, 8, r.err);
+      assert.match(r.err, /^pop3: cannot use Maildir/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('pop3 CLI against Dovecot (read-only)', () => {
+  let stack;
+  let mail;
+  let manifest;
+  let expected; // msg -> { bytes, uid, size }
+  let base; // --host/--port/--user
+
+  before(async () => {
+    mail = sampleMail(1);
+    manifest = JSON.parse(fs.readFileSync(path.join(mail.dir, 'manifest.json'), 'utf8'));
+    stack = await startStack(['--mail', mail.dir, '--tls', '--websockify']);
+    base = ['--host', stack.host, '--port', String(stack.pop3_port), '--user', 'alice'];
+    expected = await serverMessages(stack);
+  });
+
+  after(async () => {
+    await stack?.stop();
+    mail?.remove();
+  });
+
+  test('capa shows the capabilities, without logging in', async () => {
+    const r = await run(['--host', stack.host, '--port', String(stack.pop3_port), 'capa'], { password: null });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^PIPELINING:\s+yes$/m);
+    assert.match(r.out, /^UIDL:\s+yes$/m);
+    assert.match(r.out, /^STLS:\s+yes$/m);
+    assert.match(r.out, /^SASL:\s+.*CRAM-MD5/m);
+    assert.match(r.out, /^APOP:\s+available/m);
+    assert.match(r.out, /^Greeting:\s+Dovecot/m);
+    const json = await run(['--host', stack.host, '--port', String(stack.pop3_port), 'capa', '--json'], { password: null });
+    assert.equal(json.code, 0, json.err);
+    const info = JSON.parse(json.out);
+    assert.equal(info.capabilities.top, true);
+    assert.ok(info.capabilities.sasl.includes('PLAIN'));
+    assert.equal(info.tls, null);
+    // After login, Dovecot no longer offers SASL.
+    const after = JSON.parse((await run([...base, 'capa', '--login', '--json'])).out);
+    assert.equal(after.loggedIn, true);
+    assert.deepEqual(after.capabilities.sasl, []);
+  });
+
+  test('list: number, size and UID of every message', async () => {
+    const r = await run([...base, 'list']);
+    assert.equal(r.code, 0, r.err);
+    const rows = r.out.trimEnd().split('\n');
+    assert.match(rows[0], /^\s*MSG\s+SIZE\s+UID$/);
+    assert.equal(rows.length - 1, expected.size);
+    for (const row of rows.slice(1)) {
+      const [msg, size, uid] = row.trim().split(/\s+/);
+      assert.equal(Number(size), expected.get(Number(msg)).size);
+      assert.equal(uid, expected.get(Number(msg)).uid);
+    }
+  });
+
+  test('list --headers: decoded Date, From and Subject (TOP n 0)', async () => {
+    const json = await run([...base, 'list', '--headers', '--json']);
+    assert.equal(json.code, 0, json.err);
+    const rows = JSON.parse(json.out);
+    assert.equal(rows.length, manifest.length);
+    const fullEncoding = buildInfo().fullEncoding;
+    manifest.forEach((m, i) => {
+      if (m.features.includes('malformed-headers')) return;
+      if (m.features.includes('iso-2022-jp') && !fullEncoding) return; // not in this build
+      assert.equal(rows[i].subject, m.subject, `subject of ${m.file}`);
+      assert.equal(rows[i].from[0].address, m.from_address, `from of ${m.file}`);
+      assert.equal(rows[i].uid, expected.get(i + 1).uid);
+    });
+    const table = await run([...base, 'list', '--headers']);
+    assert.equal(table.code, 0, table.err);
+    assert.match(table.out, /^\s*MSG\s+SIZE\s+UID\s+DATE\s+FROM\s+SUBJECT$/m);
+    const nonAscii = manifest.filter((m) => /[^\x00-\x7f]/.test(m.subject) && !m.features.includes('iso-2022-jp'));
+    assert.ok(nonAscii.length >= 4);
+    for (const m of nonAscii) assert.ok(table.out.includes(m.subject), `table shows ${m.subject}`);
+    assert.ok(table.out.includes('Café on Friday? ☕'));
+    // Nothing that could drive the terminal: no ESC or other control characters.
+    assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(table.out));
+  });
+
+  test('fetch --maildir: every message in new/, byte for byte, nothing left in tmp/', async () => {
+    const dir = path.join(tmpDir('pop3-cli-'), 'Mail', 'inbox'); // parents are created too
+    try {
+      const r = await run([...base, 'fetch', '--maildir', dir, '--json']);
+      assert.equal(r.code, 0, r.err);
+      const summary = JSON.parse(r.out);
+      assert.equal(summary.messages, expected.size);
+      assert.equal(summary.deleted, 0);
+      assert.deepEqual(maildirFiles(dir, 'tmp'), []);
+      assert.deepEqual(maildirFiles(dir, 'cur'), []);
+      assert.equal(maildirFiles(dir, 'new').length, expected.size);
+      let bytes = 0;
+      for (const f of summary.files) {
+        assert.equal(path.dirname(f.file), path.join(dir, 'new'));
+        assert.match(path.basename(f.file), /^\d+\.M\d+P\d+Q\d+\.[^/:]+$/);
+        const want = expected.get(f.msg);
+        assert.equal(f.uid, want.uid);
+        assert.ok(fs.readFileSync(f.file).equals(want.bytes), `bytes of message ${f.msg}`);
+        bytes += want.bytes.length;
+      }
+      assert.equal(summary.bytes, bytes);
+      // Stored as retrieved, CRLF line ends.
+      assert.ok(fs.readFileSync(summary.files[0].file).includes('\r\n'));
+      // Nothing deleted; a human summary without --json; --limit.
+      const again = await run([...base, 'fetch', '--maildir', dir, '--limit', '3']);
+      assert.equal(again.code, 0, again.err);
+      assert.match(again.out, /^fetched 3 of 30 messages, \d+ bytes \(.+\) in [\d.]+ s into /);
+      assert.equal(maildirFiles(dir, 'new').length, expected.size + 3);
+      assert.equal(await serverCount(stack), expected.size);
+    } finally {
+      fs.rmSync(path.dirname(path.dirname(dir)), { recursive: true, force: true });
+    }
+  });
+
+  test('show N --json, show N (summary) and show N --raw', async () => {
+    const m4 = manifest[3];
+    const json = await run([...base, 'show', '4', '--json']);
+    assert.equal(json.code, 0, json.err);
+    const parsed = JSON.parse(json.out);
+    assert.equal(parsed.subject, m4.subject);
+    assert.deepEqual(parsed.attachments.map((a) => a.filename), m4.attachments.map((a) => a.filename));
+    const text = await run([...base, 'show', '4']);
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, new RegExp(`^Subject: ${m4.subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    assert.match(text.out, /^Attachments:$/m);
+    for (const a of m4.attachments) assert.ok(text.out.includes(a.filename));
+    assert.ok(!text.out.includes('\r'), 'the summary uses LF line ends');
+    for (const n of [2, 22, 28, expected.size]) {
+      const raw = await run([...base, 'show', String(n), '--raw']);
+      assert.equal(raw.code, 0, raw.err);
+      assert.ok(raw.stdout.equals(expected.get(n).bytes), `raw bytes of message ${n}`);
+    }
+    const missing = await run([...base, 'show', '999']);
+    assert.equal(missing.code, 4);
+    assert.match(missing.err, /^pop3: .*999.*server said/);
+  });
+
+  test('password from env, --password-env, --password-command', async () => {
+    const fromEnv = await run([...base, 'list']);
+    assert.equal(fromEnv.code, 0, fromEnv.err);
+    const user = await run(['--host', stack.host, '--port', String(stack.pop3_port), 'list'], { env: { POP3_USER: 'alice' } });
+    assert.equal(user.code, 0, user.err);
+    const namedEnv = await run([...base, '--password-env', 'MY_MAIL_PW', 'list'], { password: null, env: { MY_MAIL_PW: PASSWORD } });
+    assert.equal(namedEnv.code, 0, namedEnv.err);
+    const cmd = await run([...base, '--password-command', `printf '%s\\n' '${PASSWORD}'`, 'list'], { password: null });
+    assert.equal(cmd.code, 0, cmd.err);
+    assert.equal(cmd.out, fromEnv.out);
+    const failing = await run([...base, '--password-command', 'exit 3', 'list'], { password: null });
+    assert.equal(failing.code, 3);
+    assert.match(failing.err, /--password-command failed/);
+  });
+
+  test('a wrong password: exit 3, and the password appears nowhere', async () => {
+    const wrong = 'Not-The-Password-42';
+    for (const auth of [[], ['--auth', 'user', '--allow-cleartext'], ['--auth', 'plain', '--allow-cleartext']]) {
+      const r = await run([...base, ...auth, 'list'], { password: wrong });
+      assert.equal(r.code, 3, r.err);
+      assert.match(r.err, /^pop3: authentication failed \[AUTH\]/);
+      assert.equal(r.err.trimEnd().split('\n').length, 1);
+      assertNoPassword(r, wrong);
+    }
+    const viaCommand = await run([...base, '--password-command', `echo ${wrong}`, '-v', 'list'], { password: null });
+    assert.equal(viaCommand.code, 3);
+    assertNoPassword(viaCommand, wrong);
+  });
+
+  test('cleartext login refused on a plain connection unless --allow-cleartext', async () => {
+    const refused = await run([...base, '--auth', 'user', 'list']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.err, /cleartext/);
+    assert.match(refused.err, /--allow-cleartext/);
+    assert.match(refused.err, /--tls/);
+    assertNoPassword(refused);
+    const allowed = await run([...base, '--auth', 'user', '--allow-cleartext', '-v', 'list']);
+    assert.equal(allowed.code, 0, allowed.err);
+    assert.match(allowed.err, /logged in as alice with USER/);
+    // auto picks a mechanism that does not send the password.
+    const auto = await run([...base, '-v', 'list']);
+    assert.match(auto.err, /logged in as alice with (SCRAM-SHA-256|SCRAM-SHA-1|CRAM-MD5|APOP)/);
+  });
+
+  test('--tls implicit and --tls starttls with --ca; without --ca: exit 6', async () => {
+    const implicit = ['--host', stack.host, '--port', String(stack.pop3s_port), '--tls', 'implicit', '--user', 'alice'];
+    const ok1 = await run([...implicit, '--ca', stack.ca_cert, '-v', 'list']);
+    assert.equal(ok1.code, 0, ok1.err);
+    assert.match(ok1.err, /TLS: TLSv1\.[23]/);
+    assert.equal(ok1.out.trimEnd().split('\n').length, expected.size + 1);
+    const starttls = [...base, '--tls', 'starttls'];
+    // USER/PASS is fine once the connection is encrypted.
+    const ok2 = await run([...starttls, '--ca', stack.ca_cert, '--auth', 'user', '-v', 'list']);
+    assert.equal(ok2.code, 0, ok2.err);
+    assert.match(ok2.err, /TLS: TLSv1\.[23]/);
+    assert.match(ok2.err, /with USER/);
+    const capa = JSON.parse((await run([...starttls, '--ca', stack.ca_cert, 'capa', '--json'], { password: null })).out);
+    assert.ok(capa.tls && capa.tls.version);
+    const bad1 = await run([...implicit, 'list']);
+    assert.equal(bad1.code, 6, bad1.err);
+    assert.match(bad1.err, /--ca FILE/);
+    const bad2 = await run([...starttls, 'list']);
+    assert.equal(bad2.code, 6, bad2.err);
+    const noTls = await run([...base, '--ca', stack.ca_cert, 'list']);
+    assert.equal(noTls.code, 2);
+  });
+
+  test('--ws through websockify (re-executes Node 20 with --experimental-websocket)', async () => {
+    const url = `ws://127.0.0.1:${stack.websockify_port}`;
+    const r = await run(['--ws', url, '--user', 'alice', '-v', 'list', '--headers', '--json']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /through the WebSocket proxy/);
+    const rows = JSON.parse(r.out);
+    assert.equal(rows.length, expected.size);
+    assert.equal(rows[1].subject, manifest[1].subject);
+    const raw = await run(['--ws', url, '--user', 'alice', 'show', '3', '--raw']);
+    assert.equal(raw.code, 0, raw.err);
+    assert.ok(raw.stdout.equals(expected.get(3).bytes));
+    // The child's exit code comes through the re-exec.
+    const wrong = await run(['--ws', url, '--user', 'alice', 'list'], { password: 'Wrong-Password-7' });
+    assert.equal(wrong.code, 3);
+    assertNoPassword(wrong, 'Wrong-Password-7');
+    const bad = await run(['--ws', url, '--host', 'x', 'list']);
+    assert.equal(bad.code, 2);
+  });
+});
+
+describe('pop3 CLI fetch --delete (destructive, own stack)', () => {
+  let stack;
+  let mail;
+  let expected;
+  let base;
+  let dir;
+
+  before(async () => {
+    mail = sampleMail(1);
+    stack = await startStack(['--mail', mail.dir]);
+    base = ['--host', stack.host, '--port', String(stack.pop3_port), '--user', 'alice'];
+    expected = await serverMessages(stack);
+    dir = tmpDir('pop3-cli-maildir-');
+  });
+
+  after(async () => {
+    await stack?.stop();
+    mail?.remove();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function checkMaildirHolds(msgs) {
+    assert.deepEqual(maildirFiles(dir, 'tmp'), []);
+    const have = maildirFiles(dir, 'new').map((f) => fs.readFileSync(path.join(dir, 'new', f)));
+    assert.equal(have.length, msgs.length);
+    for (const n of msgs) assert.ok(have.some((b) => b.equals(expected.get(n).bytes)), `message ${n} is in the Maildir`);
+  }
+
+  test('a failed delivery stops the fetch, and only delivered messages are deleted (exit 8)', async () => {
+    // A file size limit (ulimit -f 40: 20 KiB in dash's 512-byte blocks, 40 KiB in bash's):
+    // the first message over 40 KiB cannot be written, and none before it is over 20 KiB.
+    const big = [...expected].find(([, m]) => m.bytes.length > 40 * 1024)[0];
+    assert.ok([...expected].every(([n, m]) => n >= big || m.bytes.length < 20 * 1024));
+    const r = await run([...base, 'fetch', '--maildir', dir, '--delete'], { wrap: 'ulimit -f 40' });
+    assert.equal(r.code, 8, r.err);
+    assert.match(r.err, new RegExp(`^pop3: message ${big}: cannot deliver into .*(EFBIG|too large)`, 'm'));
+    assert.match(r.out, new RegExp(`^fetched ${big - 1} of ${expected.size} messages.*deleted ${big - 1} on the server; 1 failed`));
+    const delivered = [...expected.keys()].filter((n) => n < big);
+    checkMaildirHolds(delivered);
+    assert.equal(await serverCount(stack), expected.size - delivered.length);
+  });
+
+  test('fetch --delete empties the server; a second fetch gets nothing', async () => {
+    const r = await run([...base, 'fetch', '--maildir', dir, '--delete']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /deleted \d+ on the server$/m);
+    assert.equal(await serverCount(stack), 0);
+    checkMaildirHolds([...expected.keys()]);
+    const second = await run([...base, 'fetch', '--maildir', dir, '--delete', '--json']);
+    assert.equal(second.code, 0, second.err);
+    const summary = JSON.parse(second.out);
+    assert.equal(summary.messages, 0);
+    assert.equal(summary.available, 0);
+    checkMaildirHolds([...expected.keys()]);
+  });
+});
+
+/** A minimal POP3 server that stalls in the middle of RETR 2 and records every command. */
+function stallingServer() {
+  const commands = [];
+  let onStall = () => {};
+  const stalled = new Promise((resolve) => { onStall = resolve; });
+  let closed = () => {};
+  const connectionClosed = new Promise((resolve) => { closed = resolve; });
+  const server = net.createServer((socket) => {
+    socket.write('+OK fake POP3 ready\r\n');
+    let buffer = '';
+    socket.on('close', () => closed());
+    socket.on('error', () => {});
+    socket.on('data', (data) => {
+      buffer += data.toString('latin1');
+      let nl;
+      while ((nl = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 2);
+        const [verb, arg] = line.split(' ');
+        commands.push(verb.toUpperCase() === 'PASS' ? 'PASS' : line);
+        switch (verb.toUpperCase()) {
+          case 'CAPA': socket.write('+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n'); break;
+          case 'USER': case 'PASS': case 'NOOP': case 'DELE': case 'RSET': socket.write('+OK\r\n'); break;
+          case 'STAT': socket.write('+OK 2 2000\r\n'); break;
+          case 'LIST': socket.write('+OK\r\n1 40\r\n2 1960\r\n.\r\n'); break;
+          case 'UIDL': socket.write('+OK\r\n1 uid-1\r\n2 uid-2\r\n.\r\n'); break;
+          case 'RETR':
+            if (arg === '1') socket.write('+OK\r\nSubject: one\r\n\r\nbody one\r\n.\r\n');
+            else { socket.write('+OK\r\nSubject: two\r\n\r\nthe rest never comes'); onStall(); }
+            break;
+          case 'QUIT': socket.end('+OK bye\r\n'); break;
+          default: socket.write('-ERR unknown command\r\n');
+        }
+      }
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve({
+      port: server.address().port, commands, stalled, connectionClosed, close: () => new Promise((r) => server.close(r)),
+    }));
+  });
+}
+
+/** A free loopback port (free a moment ago). */
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+/** Waits until something accepts connections on `port`. */
+async function waitForPort(port, deadlineMs = 10000) {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`nothing listens on port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('pop3 CLI interrupted or timed out (fake server)', () => {
+  const cleanups = [];
+  let dir;
+  before(() => { dir = tmpDir('pop3-cli-int-'); });
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const login = ['--user', 'u', '--auth', 'user', '--allow-cleartext'];
+
+  async function fake() {
+    const f = await stallingServer();
+    cleanups.push(f.close);
+    return f;
+  }
+
+  test('SIGINT during fetch --delete: exit 130, no DELE, no QUIT, delivered mail kept', async () => {
+    const f = await fake();
+    let child;
+    const result = run(['--host', '127.0.0.1', '--port', String(f.port), ...login, 'fetch', '--maildir', dir, '--delete'],
+      { onSpawn: (c) => { child = c; } });
+    await f.stalled;
+    child.kill('SIGINT');
+    const r = await result;
+    assert.equal(r.code, 130, r.err);
+    assert.match(r.err, /interrupted/);
+    await f.connectionClosed;
+    assert.ok(f.commands.includes('RETR 2'));
+    assert.ok(!f.commands.some((c) => /^(DELE|QUIT)/i.test(c)), `commands: ${f.commands.join(', ')}`);
+    assert.equal(maildirFiles(dir, 'new').length, 1);
+    assert.deepEqual(maildirFiles(dir, 'tmp'), []);
+  });
+
+  test('--timeout: a server that stops answering gives exit 5', async () => {
+    const f = await fake();
+    const started = Date.now();
+    const r = await run(['--host', '127.0.0.1', '--port', String(f.port), ...login, '--timeout', '0.5', 'show', '2']);
+    assert.equal(r.code, 5, r.err);
+    assert.ok(Date.now() - started < 10000);
+    assert.ok(!f.commands.some((c) => /^QUIT/i.test(c)));
+  });
+
+  test('--ws: SIGINT to the re-executing launcher reaches the client (exit 130, no QUIT)', async () => {
+    const f = await fake();
+    const wsPort = await freePort();
+    const proxy = spawn('websockify', [`127.0.0.1:${wsPort}`, `127.0.0.1:${f.port}`], { stdio: 'ignore' });
+    cleanups.push(() => new Promise((resolve) => {
+      if (proxy.exitCode !== null || proxy.signalCode !== null) return resolve();
+      proxy.once('exit', resolve);
+      proxy.kill('SIGTERM');
+    }));
+    await waitForPort(wsPort);
+    let child;
+    const result = run(['--ws', `ws://127.0.0.1:${wsPort}`, ...login, 'show', '2'], { onSpawn: (c) => { child = c; } });
+    await f.stalled;
+    child.kill('SIGINT'); // the launcher only: it must forward the signal
+    const r = await result;
+    assert.equal(r.code, 130, r.err);
+    assert.ok(f.commands.includes('RETR 2'));
+    assert.ok(!f.commands.some((c) => /^QUIT/i.test(c)));
+  });
+});
