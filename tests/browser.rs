@@ -132,3 +132,86 @@ async fn invalid_url_is_a_usage_error() {
     let err = connect("ftp://example.com/").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Usage, "{err}");
 }
+
+// ----- TLS inside the wasm module, through websockify relaying plain TCP -----
+
+#[cfg(feature = "tls")]
+mod end_to_end_tls {
+    use super::*;
+    use pop3_wasm::tls::{TlsOptions, TlsStream};
+
+    const CANARY: &str = "TOP-SECRET-CANARY-4711";
+
+    fn tls_options() -> TlsOptions {
+        let ca = env(option_env!("POP3_TEST_CA"), "POP3_TEST_CA");
+        TlsOptions { extra_roots_pem: vec![ca.to_owned()], only_extra_roots: true, ..TlsOptions::new("localhost") }
+    }
+
+    async fn tls_client(url: &str, implicit: bool) -> Client<TlsStream<WebSocketTransport>> {
+        let ws = WebSocketTransport::connect(url, &[], Some(Duration::from_secs(10))).await.unwrap();
+        let mut stream = TlsStream::new(ws, &tls_options()).unwrap();
+        if implicit {
+            stream.handshake().await.unwrap();
+        }
+        let mut client = Client::connect(stream, Rc::new(JsTimer), config()).await.unwrap();
+        if !implicit {
+            client.stls().await.unwrap();
+        }
+        client
+    }
+
+    /// Logs in with PLAIN (the password itself, inside TLS) and reads the canary message.
+    async fn read_canary<T: pop3_wasm::transport::Transport>(client: &mut Client<T>) {
+        let password = env(option_env!("POP3_TEST_PASSWORD"), "POP3_TEST_PASSWORD");
+        let plain = LoginOptions { method: AuthMethod::Sasl("PLAIN".into()), allow_cleartext: false };
+        client.login(&Credentials::new("alice", password), &plain).await.unwrap();
+        let count = client.stat().await.unwrap().count;
+        let last = client.retr(n(count)).await.unwrap();
+        assert!(String::from_utf8_lossy(&last).contains(CANARY), "the canary message is the last one");
+    }
+
+    #[wasm_bindgen_test]
+    async fn pop3s_through_a_plain_relay() {
+        let url = env(option_env!("POP3_TEST_WS_REC_TLS"), "POP3_TEST_WS_REC_TLS");
+        let mut client = tls_client(url, true).await;
+        let info = client.tls_info().unwrap();
+        assert_eq!((info.version.as_str(), info.terminated_by), ("TLSv1.3", "wasm"));
+        read_canary(&mut client).await;
+        client.quit().await.unwrap();
+    }
+
+    #[wasm_bindgen_test]
+    async fn stls_through_a_plain_relay() {
+        let url = env(option_env!("POP3_TEST_WS_REC_STLS"), "POP3_TEST_WS_REC_STLS");
+        let mut client = tls_client(url, false).await;
+        assert!(client.tls_info().is_some());
+        assert!(!client.capabilities().unwrap().stls, "capabilities were read again over TLS");
+        read_canary(&mut client).await;
+        client.quit().await.unwrap();
+    }
+
+    #[wasm_bindgen_test]
+    async fn control_plain_session_is_visible_to_the_proxy() {
+        // The same exchange without TLS, through its own recording proxy: proves the capture
+        // would show the password and the mail if TLS did not hide them.
+        let url = env(option_env!("POP3_TEST_WS_REC_PLAIN"), "POP3_TEST_WS_REC_PLAIN");
+        let mut client = connect(url).await.unwrap();
+        let password = env(option_env!("POP3_TEST_PASSWORD"), "POP3_TEST_PASSWORD");
+        let options = LoginOptions { method: AuthMethod::UserPass, allow_cleartext: true };
+        client.login(&Credentials::new("alice", password), &options).await.unwrap();
+        let count = client.stat().await.unwrap().count;
+        assert!(String::from_utf8_lossy(&client.retr(n(count)).await.unwrap()).contains(CANARY));
+        client.quit().await.unwrap();
+    }
+
+    #[wasm_bindgen_test]
+    async fn unknown_ca_in_the_browser() {
+        let url = env(option_env!("POP3_TEST_WS_REC_TLS"), "POP3_TEST_WS_REC_TLS");
+        let ws = WebSocketTransport::connect(url, &[], Some(Duration::from_secs(10))).await.unwrap();
+        // Mozilla's roots only: the test CA is unknown; the clock is JavaScript's Date.now().
+        let mut stream = TlsStream::new(ws, &TlsOptions::new("localhost")).unwrap();
+        let err = stream.handshake().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Tls);
+        assert!(err.to_string().contains("not issued by a trusted"), "{err}");
+    }
+}
