@@ -212,6 +212,9 @@ impl<T: Transport> Client<T> {
     /// Logs in, choosing the method as [`LoginOptions`] says. Asks for the capabilities before
     /// (to choose) and after (they may change once logged in). Returns the method used.
     pub async fn login(&mut self, credentials: &Credentials, options: &LoginOptions) -> Result<AuthMethod> {
+        if self.engine.state() == engine::State::Transaction {
+            return Err(Error::usage("already logged in"));
+        }
         if self.engine.capabilities().is_none() {
             self.capa().await?;
         }
@@ -391,6 +394,11 @@ impl<T: Transport> Client<T> {
 
     async fn fetch(&mut self, command: Command) -> Result<Vec<u8>> {
         let id = self.engine.send(command)?;
+        self.collect(id).await
+    }
+
+    /// Drives the session until the message of the queued command `id` is complete.
+    async fn collect(&mut self, id: CommandId) -> Result<Vec<u8>> {
         let mut message = Vec::new();
         let mut outcome = None;
         self.drive(|event| {
@@ -410,6 +418,39 @@ impl<T: Transport> Client<T> {
         .await?;
         outcome.expect("drive stops at the target")?;
         Ok(message)
+    }
+
+    /// Retrieves several messages, pipelined, handing each to `save` in order and waiting for
+    /// it before handing over the next (an async sink: a file written and synced, a database
+    /// commit). Replies keep arriving meanwhile, bounded by the pipelining window. A message
+    /// the server refuses is passed as an `Err`. If `save` fails, commands not yet sent are
+    /// dropped and its error is returned; replies already on their way are skipped by the next
+    /// command.
+    pub async fn retr_each<F>(&mut self, msgs: &[MsgNum], mut save: F) -> Result<()>
+    where
+        F: AsyncFnMut(MsgNum, Result<Vec<u8>>) -> Result<()>,
+    {
+        let mut queued = Vec::with_capacity(msgs.len());
+        for &msg in msgs {
+            match self.engine.send(Command::Retr(msg)) {
+                Ok(id) => queued.push((id, msg)),
+                Err(e) => {
+                    self.engine.cancel_queued();
+                    return Err(e);
+                }
+            }
+        }
+        for (id, msg) in queued {
+            let body = self.collect(id).await;
+            if let Some(fatal) = self.engine.fatal_error() {
+                return Err(fatal.clone());
+            }
+            if let Err(e) = save(msg, body).await {
+                self.engine.cancel_queued();
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     async fn fetch_many(

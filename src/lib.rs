@@ -11,6 +11,7 @@
 //! - [`client`]: the async client that pumps bytes between a transport and the engine;
 //! - `tls` (feature `tls`, on by default): rustls over any transport, for implicit TLS and STLS;
 //! - [`mime`]: retrieved messages decoded through mail-parser (headers, bodies, attachments);
+//! - [`sync`]: download what is new (by UIDL), save it durably, then delete as configured;
 //! - `native` (not on wasm): a tokio TCP transport and timer;
 //! - `wasm` (on wasm32 only): the JavaScript API, the WebSocket and JavaScript-stream transports.
 
@@ -23,6 +24,7 @@ pub mod mime;
 pub mod native;
 pub mod proto;
 mod secret;
+pub mod sync;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod transport;

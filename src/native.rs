@@ -119,3 +119,106 @@ pub async fn connect(host: &str, port: u16, config: ClientConfig) -> Result<Clie
     let transport = TcpTransport::connect(host, port, connect_timeout).await?;
     Client::connect(transport, Rc::new(TokioTimer), config).await
 }
+
+/// A [`crate::sync::SyncSink`] that delivers into a Maildir and keeps the sync state in
+/// `pop3-state.json` inside it.
+///
+/// Messages are written to `tmp/`, synced, and renamed into `new/` (the Maildir delivery
+/// protocol: readers never see a partial file). File names are derived from the message's
+/// unique id, so saving the same id again finds the earlier copy (in `new/` or `cur/`) and
+/// writes nothing: the sink is idempotent, as sync needs. The state is written the same way,
+/// through a temporary file and a rename.
+#[derive(Debug)]
+pub struct MaildirSink {
+    root: std::path::PathBuf,
+    host: String,
+}
+
+/// The name of the state file inside the Maildir.
+pub const STATE_FILE: &str = "pop3-state.json";
+
+impl MaildirSink {
+    /// Opens (creating if needed) the Maildir at `root`.
+    pub fn open(root: impl Into<std::path::PathBuf>) -> Result<MaildirSink> {
+        let root = root.into();
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(root.join(sub))
+                .map_err(|e| Error::usage(format!("cannot create the Maildir {}: {e}", root.display())))?;
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().replace(['/', ':'], "_"))
+            .unwrap_or_else(|_| "localhost".to_owned());
+        Ok(MaildirSink { root, host })
+    }
+
+    /// The Maildir's root directory.
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
+    /// Loads the sync state, or starts one for `account` if there is none yet. A state for
+    /// another account, a corrupt one or one from an unknown version is an error.
+    pub fn load_state(&self, account: &str) -> Result<crate::sync::SyncState> {
+        match std::fs::read_to_string(self.root.join(STATE_FILE)) {
+            Ok(json) => {
+                let state = crate::sync::SyncState::from_json(&json)?;
+                state.check_account(account)?;
+                Ok(state)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(crate::sync::SyncState::new(account)),
+            Err(e) => Err(Error::usage(format!("cannot read the sync state: {e}"))),
+        }
+    }
+
+    /// The file-name stem for a unique id: stable, and safe in any file system.
+    fn stem(uid: &str) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(uid.as_bytes());
+        format!("pop3-{}", crate::auth::hex(&digest[..12]))
+    }
+
+    /// Whether a message with this stem was already delivered (in `new/`, or read and moved to
+    /// `cur/` with flags appended).
+    fn delivered(&self, stem: &str) -> bool {
+        ["new", "cur"].iter().any(|sub| {
+            std::fs::read_dir(self.root.join(sub)).is_ok_and(|mut entries| {
+                entries.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with(stem)))
+            })
+        })
+    }
+
+    fn io(&self, what: &str, e: io::Error) -> Error {
+        Error::usage(format!("cannot {what} in the Maildir {}: {e}", self.root.display()))
+    }
+
+    /// Writes `data` to `dir/name` through `tmp/` and a rename, syncing both.
+    fn write_atomically(&self, name: &str, data: &[u8], dir: &std::path::Path) -> Result<()> {
+        use std::io::Write;
+        let tmp = self.root.join("tmp").join(format!("{name}.{}", std::process::id()));
+        let mut file = std::fs::File::create(&tmp).map_err(|e| self.io("create a file", e))?;
+        file.write_all(data).map_err(|e| self.io("write", e))?;
+        file.sync_all().map_err(|e| self.io("sync a file", e))?;
+        std::fs::rename(&tmp, dir.join(name)).map_err(|e| self.io("deliver a file", e))?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+impl crate::sync::SyncSink for MaildirSink {
+    async fn save(&mut self, uid: &str, message: &[u8]) -> Result<()> {
+        let stem = Self::stem(uid);
+        if self.delivered(&stem) {
+            return Ok(());
+        }
+        let name = format!("{stem}.{}", self.host);
+        let new = self.root.join("new");
+        self.write_atomically(&name, message, &new)
+    }
+
+    async fn save_state(&mut self, state: &crate::sync::SyncState) -> Result<()> {
+        let root = self.root.clone();
+        self.write_atomically(STATE_FILE, state.to_json().as_bytes(), &root)
+    }
+}

@@ -60,7 +60,9 @@ function checkOptions(options, name) {
  * { signal, done } where done() releases the timer and listener.
  */
 function callSignal(options) {
-  const { signal, timeoutMs } = options;
+  const { signal } = options;
+  // 0 means no limit, as for replyTimeoutMs.
+  const timeoutMs = options.timeoutMs === 0 ? undefined : options.timeoutMs;
   if (timeoutMs === undefined && !signal) return { signal: undefined, done() {} };
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) {
     throw usage('timeoutMs must be a non-negative number');
@@ -97,6 +99,30 @@ async function call(options, fn) {
     throw toPop3Error(e);
   } finally {
     done();
+  }
+}
+
+/**
+ * Runs `fn` with a wrapper of the caller's callback `cb`; if `cb` throws, the call fails with
+ * the caller's own error (not a wrapper of it).
+ */
+async function withCallback(cb, fn) {
+  if (cb === undefined) return fn(undefined);
+  let thrown;
+  let didThrow = false;
+  const wrapped = (...args) => {
+    try {
+      return cb(...args);
+    } catch (e) {
+      didThrow = true;
+      thrown = e;
+      throw e;
+    }
+  };
+  try {
+    return await fn(wrapped);
+  } catch (e) {
+    throw didThrow ? thrown : e;
   }
 }
 
@@ -152,7 +178,7 @@ export function makeApi(wasm) {
      * 365). The application obtains the token; the library never runs the OAuth flow.
      * `mechanism`: 'auto' (default), 'oauthbearer' or 'xoauth2'.
      */
-    loginWithToken(user, accessToken, options) {
+    async loginWithToken(user, accessToken, options) {
       const o = checkOptions(options, 'options');
       if (typeof user !== 'string' || user === '') throw usage('user must be a non-empty string');
       if (typeof accessToken !== 'string' || accessToken === '') throw usage('accessToken must be a non-empty string');
@@ -190,7 +216,7 @@ export function makeApi(wasm) {
       checkMessageNumber(msg);
       if (!Number.isInteger(lines) || lines < 0) throw usage('lines must be a non-negative integer');
       const o = checkOptions(options, 'options');
-      return call(o, (signal) => this.#session.retr(msg, lines, o.onProgress, signal));
+      return withCallback(o.onProgress, (onProgress) => call(o, (signal) => this.#session.retr(msg, lines, onProgress, signal)));
     }
 
     /** RETR msg: the whole message as a Uint8Array. `onProgress({ received, expected })`. */
@@ -198,7 +224,7 @@ export function makeApi(wasm) {
       checkMessageNumber(msg);
       const o = checkOptions(options, 'options');
       if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw usage('onProgress must be a function');
-      return call(o, (signal) => this.#session.retr(msg, undefined, o.onProgress, signal));
+      return withCallback(o.onProgress, (onProgress) => call(o, (signal) => this.#session.retr(msg, undefined, onProgress, signal)));
     }
 
     /**

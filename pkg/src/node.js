@@ -23,6 +23,9 @@ export const { parseMessage, attachmentContent } = makeMime(wasm);
  */
 export async function connect(options = {}) {
   if (options === null || typeof options !== 'object') throw new Pop3Error('options must be an object', { code: 'usage' });
+  if (options.host === undefined && options.url === undefined && options.transport === undefined) {
+    throw new Pop3Error('connect() needs host (TCP), url (a WebSocket proxy) or transport (a byte stream)', { code: 'usage' });
+  }
   if (options.host === undefined) return api.connectWith(options);
   const mode = options.tls ?? 'none';
   // TLS by Node (default), or inside the wasm module over a plain socket (tlsProvider 'wasm').

@@ -13,7 +13,11 @@ export type ErrorCode =
   | 'usage' // a bad argument, or a call in the wrong state (raised before anything is sent)
   | 'aborted'; // the call's AbortSignal fired
 
-/** Every error the package throws or rejects with. Never contains a password or token. */
+/**
+ * Every error the package throws or rejects with (except an error thrown by your own callback,
+ * such as onProgress or onMessage, which is passed on as it is). Never contains a password or
+ * token.
+ */
 export declare class Pop3Error extends Error {
   constructor(message: string, init?: { code?: ErrorCode; responseCode?: string | null; serverText?: string | null; transient?: boolean; cause?: unknown });
   readonly code: ErrorCode;
@@ -48,7 +52,7 @@ export interface ByteStream {
 export interface CallOptions {
   /** Cancels the call. The session stays usable: a reply still on its way is skipped. */
   signal?: AbortSignal;
-  /** Cancels the call after this many milliseconds (rejects with code 'timeout'). */
+  /** Cancels the call after this many milliseconds (rejects with code 'timeout'; 0: no limit). */
   timeoutMs?: number;
 }
 
@@ -261,8 +265,11 @@ export interface ParsedMessage {
   date: string | null;
   /** The Date header as sent, when it could not be read. */
   dateRaw: string | null;
+  /** The Message-ID without angle brackets. */
   messageId: string | null;
+  /** The first id of In-Reply-To, without angle brackets. */
   inReplyTo: string | null;
+  /** The ids of References, without angle brackets. */
   references: string[];
   /**
    * The plain-text body, decoded from its charset. Null for an HTML-only message in the npm

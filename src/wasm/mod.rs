@@ -377,6 +377,8 @@ struct Inner {
     sizes: RefCell<HashMap<u32, u64>>,
     /// What the synchronous getters report, refreshed after every call.
     snapshot: RefCell<Snapshot>,
+    /// Set by `close()`: every running or waiting call ends at once.
+    closing: RefCell<(bool, Vec<Waker>)>,
 }
 
 #[derive(Default)]
@@ -392,6 +394,31 @@ struct Snapshot {
 }
 
 impl Inner {
+    /// Resolves when the session is being closed.
+    async fn closing(&self) {
+        std::future::poll_fn(|cx| {
+            let mut closing = self.closing.borrow_mut();
+            if closing.0 {
+                Poll::Ready(())
+            } else {
+                closing.1.push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    fn start_closing(&self) {
+        let wakers = {
+            let mut closing = self.closing.borrow_mut();
+            closing.0 = true;
+            std::mem::take(&mut closing.1)
+        };
+        for w in wakers {
+            w.wake();
+        }
+    }
+
     fn refresh(&self, client: &JsClient) {
         let mut snap = self.snapshot.borrow_mut();
         snap.capabilities = client.capabilities().map(capabilities_to_js).unwrap_or(JsValue::NULL);
@@ -407,6 +434,8 @@ impl Inner {
 struct Lease<'a> {
     inner: &'a Inner,
     client: Option<JsClient>,
+    /// The call ran to its end. When a lease is dropped before that, the call was aborted.
+    completed: bool,
 }
 
 impl Lease<'_> {
@@ -417,12 +446,22 @@ impl Lease<'_> {
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            self.inner.refresh(&client);
-            *self.inner.client.borrow_mut() = Some(client);
-        } else {
+        let Some(mut client) = self.client.take() else {
             self.inner.snapshot.borrow_mut().state = "closed";
+            return;
+        };
+        if !self.completed {
+            // An aborted call: commands it queued but did not send are dropped now, before
+            // the next call's turn (a reply already on its way is skipped by that call). A
+            // call aborted half-way through a TLS upgrade leaves nothing trustworthy.
+            client.cancel_queued();
+            if client.is_awaiting_tls() {
+                self.inner.snapshot.borrow_mut().state = "closed";
+                return;
+            }
         }
+        self.inner.refresh(&client);
+        *self.inner.client.borrow_mut() = Some(client);
     }
 }
 
@@ -434,8 +473,9 @@ pub struct Session {
 }
 
 /// Runs one call's `work` (which starts by taking its turn with [`acquire`]), honouring
-/// `signal`. Not generic: the abort and error handling exist once in the module, not once per
-/// method.
+/// `signal` and [`Session::close`]. An aborted call rejects at once, whether it was running or
+/// still waiting for its turn. Not generic: the abort and error handling exist once in the
+/// module, not once per method.
 fn run(inner: Rc<Inner>, signal: JsValue, work: Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promise {
     promise(Box::pin(async move {
         let abort = AbortWatch::new(&signal);
@@ -443,13 +483,14 @@ fn run(inner: Rc<Inner>, signal: JsValue, work: Pin<Box<dyn Future<Output = Resu
             return Err(abort.error());
         }
         let aborted = std::pin::pin!(abort.wait());
-        match futures::future::select(work, aborted).await {
+        let closed = std::pin::pin!(inner.closing());
+        let stop = futures::future::select(aborted, closed);
+        match futures::future::select(work, stop).await {
             futures::future::Either::Left((result, _)) => result.map_err(|e| to_js_error(&e)),
-            futures::future::Either::Right(((), work)) => {
-                // Drop the call first: its lease returns the client and its turn ends.
-                drop(work);
-                after_abort(&inner).await;
-                Err(abort.error())
+            // Dropping the call's future drops its lease (which cleans up) and its turn.
+            futures::future::Either::Right((futures::future::Either::Left(_), _)) => Err(abort.error()),
+            futures::future::Either::Right((futures::future::Either::Right(_), _)) => {
+                Err(js_error(ErrorKind::Closed, "the session was closed while this call was running or waiting"))
             }
         }
     }))
@@ -467,7 +508,7 @@ async fn acquire(inner: &Inner) -> Result<(queue::FifoGuard, Lease<'_>)> {
     let Some(client) = taken else {
         return Err(Error::usage("the session is closed"));
     };
-    Ok((turn, Lease { inner, client: Some(client) }))
+    Ok((turn, Lease { inner, client: Some(client), completed: false }))
 }
 
 /// Defines a session call: `session_op!(self, signal, |lease| { ... })` runs the block with
@@ -480,24 +521,46 @@ macro_rules! session_op {
             $signal,
             Box::pin(async move {
                 let (_turn, mut leased) = acquire(&inner).await?;
-                let $lease = &mut leased;
-                $body
+                let result: Result<JsValue> = async {
+                    let $lease = &mut leased;
+                    $body
+                }
+                .await;
+                leased.completed = true;
+                result
             }),
         )
     }};
 }
 
-/// After an aborted call: commands it queued but did not send are dropped. A reply already
-/// on its way is read and discarded by the next call. A call aborted half-way through a TLS
-/// upgrade leaves nothing trustworthy, so the session is closed.
-async fn after_abort(inner: &Inner) {
-    let _turn = inner.lock.lock().await;
-    let mut slot = inner.client.borrow_mut();
-    if let Some(client) = slot.as_mut() {
-        client.cancel_queued();
-        if client.is_awaiting_tls() {
-            *slot = None;
-            inner.snapshot.borrow_mut().state = "closed";
+/// A message put together in JavaScript memory, growing by doubling when a size hint was low.
+struct JsBuffer {
+    array: Uint8Array,
+    len: u32,
+}
+
+impl JsBuffer {
+    fn with_capacity(capacity: u32) -> JsBuffer {
+        JsBuffer { array: Uint8Array::new_with_length(capacity.max(4096)), len: 0 }
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        let needed = self.len as u64 + data.len() as u64;
+        if needed > u64::from(self.array.length()) {
+            let capacity = needed.max(u64::from(self.array.length()) * 2).min(u64::from(u32::MAX)) as u32;
+            let bigger = Uint8Array::new_with_length(capacity);
+            bigger.set(&self.array.subarray(0, self.len), 0);
+            self.array = bigger;
+        }
+        self.array.subarray(self.len, self.len + data.len() as u32).copy_from(data);
+        self.len += data.len() as u32;
+    }
+
+    fn finish(self) -> Uint8Array {
+        if self.len == self.array.length() {
+            self.array
+        } else {
+            self.array.slice(0, self.len)
         }
     }
 }
@@ -685,7 +748,9 @@ impl Session {
 
     /// `RETR n` (or `TOP n lines` when `lines` is given): resolves to a `Uint8Array`.
     /// `on_progress({ received, expected })` is called as data arrives; `expected` comes from
-    /// the last `LIST` or the server's `+OK ... octets`, and is a hint.
+    /// the last `LIST` or the server's `+OK ... octets`, and is a hint. The message is put
+    /// together in JavaScript memory, so wasm memory (which never shrinks) stays small even for
+    /// a huge message.
     pub fn retr(&self, msg: f64, lines: Option<f64>, on_progress: JsValue, signal: JsValue) -> Promise {
         let inner = self.inner.clone();
         session_op!(self, signal, |lease| {
@@ -693,32 +758,37 @@ impl Session {
             let progress = callback(&on_progress);
             let known = inner.sizes.borrow().get(&msg.get()).copied();
             let client = lease.get();
+            let limit = client.config().engine.limits.max_message;
             let mut stream = match lines {
                 Some(l) => client.top_stream(msg, l as u32).await?,
                 None => client.retr_stream(msg).await?,
             };
             let expected = if lines.is_none() { known.or(stream.octets_hint()) } else { stream.octets_hint() };
-            let mut body = Vec::with_capacity(expected.unwrap_or(0).min(16 << 20) as usize);
+            let mut body = JsBuffer::with_capacity(expected.unwrap_or(0).min(limit).min(u64::from(u32::MAX)) as u32);
             while let Some(chunk) = stream.next_chunk().await? {
-                body.extend_from_slice(chunk);
+                body.push(chunk);
                 if let Some(f) = &progress {
                     let report = object(&[
-                        ("received", (body.len() as f64).into()),
+                        ("received", f64::from(body.len).into()),
                         ("expected", expected.map(|e| JsValue::from(e as f64)).unwrap_or(JsValue::UNDEFINED)),
                     ]);
-                    let _ = f.call1(&JsValue::NULL, &report);
+                    f.call1(&JsValue::NULL, &report)
+                        .map_err(|e| Error::usage(format!("the progress callback threw: {}", describe_js(&e))))?;
                 }
             }
-            Ok(u8array(&body))
+            Ok(body.finish().into())
         })
     }
 
-    /// `RETR n` (or `TOP n lines`) delivered in pieces: `on_chunk(Uint8Array)` is called for
-    /// each; when it returns a promise, no more is read until it settles, so memory stays
-    /// bounded. Resolves when the message is complete; rejects if it is cut short.
+    /// `RETR n` (or `TOP n lines`) delivered in pieces of up to 64 KiB: `on_chunk(Uint8Array)`
+    /// is called for each; when it returns a promise, no more is read until it settles, so
+    /// memory stays bounded. Resolves when the message is complete; rejects if it is cut short.
     #[wasm_bindgen(js_name = retrStream)]
     pub fn retr_stream(&self, msg: f64, lines: Option<f64>, on_chunk: Function, signal: JsValue) -> Promise {
         session_op!(self, signal, |lease| {
+            // Decoded pieces end at every dot-stuffed line; gathering them into larger chunks
+            // saves JavaScript calls (a 100 MB message would otherwise be ~100,000 of them).
+            const CHUNK: usize = 64 * 1024;
             let msg = msg_num(msg)?;
             let client = lease.get();
             let mut stream = match lines {
@@ -726,8 +796,20 @@ impl Session {
                 None => client.retr_stream(msg).await?,
             };
             let hint = stream.octets_hint();
+            let mut pending: Vec<u8> = Vec::with_capacity(CHUNK);
             while let Some(chunk) = stream.next_chunk().await? {
-                call_and_wait(&on_chunk, &[u8array(chunk)]).await?;
+                if !pending.is_empty() && pending.len() + chunk.len() > CHUNK {
+                    call_and_wait(&on_chunk, &[u8array(&pending)]).await?;
+                    pending.clear();
+                }
+                if chunk.len() >= CHUNK {
+                    call_and_wait(&on_chunk, &[u8array(chunk)]).await?;
+                } else {
+                    pending.extend_from_slice(chunk);
+                }
+            }
+            if !pending.is_empty() {
+                call_and_wait(&on_chunk, &[u8array(&pending)]).await?;
             }
             Ok(object(&[
                 ("size", (stream.received() as f64).into()),
@@ -816,6 +898,9 @@ impl Session {
     pub fn close(&self) -> Promise {
         let inner = self.inner.clone();
         promise(Box::pin(async move {
+            // End every call running or waiting, so closing never waits behind them (a
+            // stream nobody reads would otherwise hold the session forever).
+            inner.start_closing();
             let _turn = inner.lock.lock().await;
             let taken = inner.client.borrow_mut().take();
             inner.snapshot.borrow_mut().state = "closed";
@@ -860,6 +945,7 @@ async fn connect_session(options: &JsValue) -> Result<JsValue> {
         client: RefCell::new(None),
         sizes: RefCell::new(HashMap::new()),
         snapshot: RefCell::new(Snapshot { greeting: greeting_js, ..Snapshot::default() }),
+        closing: RefCell::new((false, Vec::new())),
     });
     inner.refresh(&client);
     *inner.client.borrow_mut() = Some(client);
