@@ -466,10 +466,152 @@ mod tests {
     }
 
     #[test]
+    fn retry_delays() {
+        use std::time::Duration;
+        let policy =
+            RetryPolicy { max_retries: 3, base_delay: Duration::from_secs(2), max_delay: Duration::from_secs(5) };
+        let transient = Error::timeout("silence");
+        assert_eq!(policy.delay(1, &transient, None), Some(Duration::from_secs(2)));
+        assert_eq!(policy.delay(2, &transient, None), Some(Duration::from_secs(4)));
+        assert_eq!(policy.delay(3, &transient, None), Some(Duration::from_secs(5)), "capped");
+        assert_eq!(policy.delay(4, &transient, None), None, "retries used up");
+        let in_use = Error::from_server(ErrorKind::Auth, "locked", Some(crate::proto::ResponseCode::InUse), "busy");
+        assert_eq!(policy.delay(1, &in_use, Some(300)), Some(Duration::from_secs(300)), "LOGIN-DELAY is the floor");
+        let wrong = Error::from_server(ErrorKind::Auth, "no", Some(crate::proto::ResponseCode::Auth), "bad password");
+        assert_eq!(policy.delay(1, &wrong, None), None, "[AUTH] is permanent");
+        let perm = Error::from_server(ErrorKind::Server, "no", Some(crate::proto::ResponseCode::SysPerm), "gone");
+        assert_eq!(policy.delay(1, &perm, None), None);
+        assert_eq!(policy.delay(1, &Error::tls("expired certificate"), None), None);
+    }
+
+    #[test]
     fn duplicate_ids_are_told_apart_by_order() {
         let n = |v| MsgNum::new(v).unwrap();
         let ids = dedupe(vec![(n(1), "a".into()), (n(2), "b".into()), (n(3), "a".into()), (n(4), "a".into())]);
         let names: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
         assert_eq!(names, ["a", "b", "a#2", "a#3"]);
+    }
+}
+
+/// How failed runs are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts after the first failure before giving up.
+    pub max_retries: u32,
+    /// The first delay; each retry doubles it.
+    pub base_delay: std::time::Duration,
+    /// The longest delay.
+    pub max_delay: std::time::Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 5,
+            base_delay: std::time::Duration::from_secs(2),
+            max_delay: std::time::Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// How long to wait before retry number `attempt` (1 for the first retry) after `error`,
+    /// or `None` when it must not be retried: the error is permanent (`[AUTH]`, `[SYS/PERM]`,
+    /// certificate errors, bad arguments) or the retries are used up. `login_delay` (seconds,
+    /// from the server's `LOGIN-DELAY`) is the least wait after `[LOGIN-DELAY]` or `[IN-USE]`.
+    pub fn delay(&self, attempt: u32, error: &Error, login_delay: Option<u32>) -> Option<std::time::Duration> {
+        if attempt == 0 || attempt > self.max_retries || !error.is_transient() {
+            return None;
+        }
+        let exponential = self.base_delay.saturating_mul(1u32 << (attempt - 1).min(16)).min(self.max_delay);
+        let floor = match error.response_code() {
+            Some(crate::proto::ResponseCode::LoginDelay | crate::proto::ResponseCode::InUse) => {
+                std::time::Duration::from_secs(u64::from(login_delay.unwrap_or(0)))
+            }
+            _ => std::time::Duration::ZERO,
+        };
+        Some(exponential.max(floor))
+    }
+}
+
+/// Settings for [`watch`].
+#[derive(Debug, Clone, Default)]
+pub struct WatchOptions {
+    /// What each run does.
+    pub sync: SyncOptions,
+    /// Time between runs; raised to the server's `LOGIN-DELAY` when that is longer.
+    pub interval: std::time::Duration,
+    /// How failed runs are retried.
+    pub retry: RetryPolicy,
+}
+
+/// What happened in one round of [`watch`].
+#[derive(Debug)]
+pub enum WatchEvent<'a> {
+    /// A run finished.
+    Synced(&'a SyncReport),
+    /// A run failed and will be retried after the delay.
+    Retrying {
+        /// The failure.
+        error: &'a Error,
+        /// Which retry comes next (1 for the first).
+        attempt: u32,
+        /// How long until it.
+        delay: std::time::Duration,
+    },
+}
+
+/// Watches a mailbox: POP3 has no push, so this connects every `options.interval`, runs
+/// [`sync`], and reports each round to `on_event` (which returns `false` to stop). Transient
+/// failures are retried with exponential back-off (honouring `[LOGIN-DELAY]` and `[IN-USE]`);
+/// a permanent failure, or one that outlasts the retries, ends the watch with that error.
+/// `connect` must return a logged-in client; `now` gives the time for each run. The watch
+/// also stops, between waits, when `on_event` returns `false`.
+pub async fn watch<T, C, N, F>(
+    mut connect: C,
+    mut now: N,
+    timer: &dyn crate::transport::Timer,
+    state: &mut SyncState,
+    options: &WatchOptions,
+    sink: &mut impl SyncSink,
+    mut on_event: F,
+) -> Result<()>
+where
+    T: Transport,
+    C: AsyncFnMut() -> Result<Client<T>>,
+    N: FnMut() -> u64,
+    F: FnMut(WatchEvent<'_>) -> bool,
+{
+    let mut login_delay: Option<u32> = None;
+    let mut attempt = 0;
+    loop {
+        let outcome = async {
+            let client = connect().await?;
+            if let Some(delay) = client.capabilities().and_then(|c| c.login_delay) {
+                login_delay = Some(delay.value);
+            }
+            let run = SyncOptions { now: now(), ..options.sync.clone() };
+            sync(client, state, &run, sink).await
+        }
+        .await;
+        let wait = match outcome {
+            Ok(report) => {
+                attempt = 0;
+                if !on_event(WatchEvent::Synced(&report)) {
+                    return Ok(());
+                }
+                let floor = std::time::Duration::from_secs(u64::from(login_delay.unwrap_or(0)));
+                options.interval.max(floor)
+            }
+            Err(error) => {
+                attempt += 1;
+                let Some(delay) = options.retry.delay(attempt, &error, login_delay) else { return Err(error) };
+                if !on_event(WatchEvent::Retrying { error: &error, attempt, delay }) {
+                    return Ok(());
+                }
+                delay
+            }
+        };
+        timer.sleep(wait).await;
     }
 }

@@ -3,4 +3,5 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod fault_proxy;
 pub mod stack;
