@@ -80,30 +80,34 @@ impl SyncState {
     pub fn from_json(json: &str) -> Result<SyncState> {
         let value: serde_json::Value = serde_json::from_str(json)
             .map_err(|e| Error::usage(format!("the sync state is corrupt (not JSON: {e}); fix or remove it")))?;
-        let format = value.get("format").and_then(|f| f.as_str());
+        SyncState::check_header(
+            value.get("format").and_then(|f| f.as_str()),
+            value.get("version").map(|v| v.as_u64()),
+        )?;
+        serde_json::from_value(value)
+            .map_err(|e| Error::usage(format!("the sync state is corrupt ({e}); fix or remove it")))
+    }
+
+    /// Checks a stored state's `format` and `version` fields (`version` is `Some(None)` when
+    /// present but not a whole number). Shared by every way of loading a state.
+    pub fn check_header(format: Option<&str>, version: Option<Option<u64>>) -> Result<()> {
         if format != Some(STATE_FORMAT) {
             return Err(Error::usage(format!(
                 "this is not a pop3-wasm sync state (format {}); refusing to use it",
                 format.map_or("missing".to_owned(), |f| format!("{f:?}"))
             )));
         }
-        match value.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(STATE_VERSION) => {}
-            Some(v) if v > u64::from(STATE_VERSION) => {
-                return Err(Error::usage(format!(
+        match version {
+            Some(Some(v)) if v == u64::from(STATE_VERSION) => Ok(()),
+            Some(Some(v)) if v > u64::from(STATE_VERSION) => Err(Error::usage(format!(
                 "the sync state was written by a newer version (state version {v}, this one reads {STATE_VERSION}); \
-                     upgrade pop3-wasm"
-            )))
-            }
-            Some(v) => {
-                return Err(Error::usage(format!(
-                    "the sync state has version {v}, which this version ({STATE_VERSION}) cannot read"
-                )))
-            }
-            None => return Err(Error::usage("the sync state has no version; refusing to use it")),
+                 upgrade pop3-wasm"
+            ))),
+            Some(Some(v)) => Err(Error::usage(format!(
+                "the sync state has version {v}, which this version ({STATE_VERSION}) cannot read"
+            ))),
+            Some(None) | None => Err(Error::usage("the sync state has no version; refusing to use it")),
         }
-        serde_json::from_value(value)
-            .map_err(|e| Error::usage(format!("the sync state is corrupt ({e}); fix or remove it")))
     }
 
     /// The state as JSON.

@@ -126,6 +126,30 @@ async function withCallback(cb, fn) {
   }
 }
 
+/**
+ * Wraps callbacks so that an error one of them throws (or rejects with) is remembered, and
+ * the call can fail with the caller's own error rather than a wrapper of it.
+ */
+function captureErrors() {
+  const captured = { error: undefined };
+  captured.wrap = (cb) => (...args) => {
+    try {
+      const result = cb(...args);
+      if (result && typeof result.then === 'function') {
+        return result.then(undefined, (e) => {
+          captured.error ??= e;
+          throw e;
+        });
+      }
+      return result;
+    } catch (e) {
+      captured.error ??= e;
+      throw e;
+    }
+  };
+  return captured;
+}
+
 /** Builds the API on an initialised wasm-bindgen module (`wasm` is its exports). */
 export function makeApi(wasm) {
   /** A connected POP3 session. Calls may overlap: they run one after another, in order. */
@@ -324,6 +348,39 @@ export function makeApi(wasm) {
       return call(checkOptions(options, 'options'), (signal) => this.#session.noop(signal));
     }
 
+    /**
+     * Synchronises the mailbox: downloads exactly the messages `state` does not record, hands
+     * each to `save({ uid, msg, bytes })` and waits for it (resolve only once the message is
+     * durably stored; saving the same uid twice must not make two copies), records it and
+     * calls `saveState(state)` (persist it; resolve once durable), then applies `retention`:
+     * 'keep' (default), 'delete' (after saving), or { olderThanDays }. Ends the session with
+     * QUIT, which is when the server deletes. Resolves to a report with the new state.
+     */
+    async sync(options) {
+      const o = checkOptions(options, 'options');
+      if (!o.state || typeof o.state !== 'object') throw usage('state must be a sync state (see newSyncState)');
+      if (typeof o.save !== 'function' || typeof o.saveState !== 'function') throw usage('save and saveState must be functions');
+      let retention = o.retention ?? 'keep';
+      let days;
+      if (typeof retention === 'object' && retention !== null) {
+        days = retention.olderThanDays;
+        retention = 'older';
+      }
+      if (!['keep', 'delete', 'older'].includes(retention)) throw usage("retention must be 'keep', 'delete' or { olderThanDays }");
+      const now = o.now ?? Date.now();
+      const captured = captureErrors();
+      const save = captured.wrap((uid, bytes) => o.save({ uid, bytes }));
+      const saveState = captured.wrap((state) => o.saveState(state));
+      const onProgress = o.onProgress ? captured.wrap(o.onProgress) : undefined;
+      try {
+        return await call(o, (signal) => this.#session.sync(
+          o.state, retention, days, o.maxMessages, now, save, saveState, onProgress, signal,
+        ));
+      } catch (e) {
+        throw captured.error ?? e;
+      }
+    }
+
     /** QUIT: the server deletes the marked messages and the connection closes. */
     async quit(options) {
       return call(checkOptions(options, 'options'), (signal) => this.#session.quit(signal));
@@ -391,7 +448,97 @@ export function makeApi(wasm) {
     return client;
   }
 
-  return { Pop3Client, connectWith, buildInfo: () => wasm.buildInfo() };
+  /** A new, empty sync state for `account` (such as 'alice@mail.example.org'). */
+  function newSyncState(account) {
+    if (typeof account !== 'string' || account === '') throw usage('account must be a non-empty string');
+    return wasm.newSyncState(account);
+  }
+
+  /**
+   * Checks a stored sync state (an object or JSON text): a corrupt one, one from another
+   * program or version, or (with `account`) another mailbox's, is a Pop3Error, never an
+   * empty state that would download everything again.
+   */
+  function checkSyncState(state, account) {
+    let value = state;
+    if (typeof state === 'string') {
+      try {
+        value = JSON.parse(state);
+      } catch (e) {
+        throw new Pop3Error(`the sync state is corrupt (not JSON: ${e.message}); fix or remove it`, { code: 'usage' });
+      }
+    }
+    try {
+      return wasm.checkSyncState(value, account);
+    } catch (e) {
+      throw toPop3Error(e);
+    }
+  }
+
+  return { Pop3Client, connectWith, newSyncState, checkSyncState, buildInfo: () => wasm.buildInfo() };
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Watches a mailbox. POP3 has no push, so this connects every `intervalMs` (raised to the
+ * server's LOGIN-DELAY when longer) with `connectAndLogin()`, runs `client.sync()` with the
+ * options, and calls `onMessage({ uid, bytes })` for each new message (after it was saved)
+ * and `onSync(report)` after each run. Transient failures (network, timeouts, [SYS/TEMP],
+ * [IN-USE], [LOGIN-DELAY]) are retried with exponential back-off (`retries`: { max, baseMs,
+ * maxMs }), reported to `onRetry({ error, attempt, delayMs })`; a permanent one, or one that
+ * outlasts the retries, rejects. Abort `signal` to stop: the watch then resolves with the
+ * latest state.
+ */
+export async function watch(connectAndLogin, options) {
+  const o = checkOptions(options, 'options');
+  if (typeof connectAndLogin !== 'function') throw usage('connectAndLogin must be a function returning a logged-in client');
+  if (typeof o.save !== 'function' || typeof o.saveState !== 'function') throw usage('save and saveState must be functions');
+  const interval = o.intervalMs ?? 60_000;
+  const retries = { max: 5, baseMs: 2_000, maxMs: 300_000, ...o.retries };
+  let state = o.state;
+  let attempt = 0;
+  let loginDelayMs = 0;
+  const signal = o.signal;
+  while (!signal?.aborted) {
+    let wait;
+    try {
+      const client = await connectAndLogin();
+      loginDelayMs = (client.capabilities?.loginDelay?.seconds ?? 0) * 1000 || loginDelayMs;
+      const report = await client.sync({
+        ...o,
+        state,
+        save: async (message) => {
+          await o.save(message);
+          o.onMessage?.(message);
+        },
+        saveState: async (s) => {
+          state = s;
+          await o.saveState(s);
+        },
+      });
+      state = report.state;
+      attempt = 0;
+      o.onSync?.(report);
+      wait = Math.max(interval, loginDelayMs);
+    } catch (e) {
+      const error = toPop3Error(e);
+      if (signal?.aborted || error.code === 'aborted') break;
+      attempt += 1;
+      if (!error.transient || attempt > retries.max) throw error;
+      wait = Math.min(retries.baseMs * 2 ** (attempt - 1), retries.maxMs);
+      if (error.responseCode === 'IN-USE' || error.responseCode === 'LOGIN-DELAY') wait = Math.max(wait, loginDelayMs);
+      o.onRetry?.({ error, attempt, delayMs: wait });
+    }
+    await sleep(wait, signal);
+  }
+  return state;
 }
 
 /** CA certificates as PEM text (accepts strings, bytes, or arrays of them). */

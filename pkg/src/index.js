@@ -4,15 +4,15 @@
 // without TLS, for runtimes whose host does TLS or proxies that terminate it.
 
 import init, * as wasm from '../wasm-tls/pop3_wasm.js';
-import { makeApi, Pop3Error, toPop3Error } from './api.js';
+import { makeApi, Pop3Error, toPop3Error, watch } from './api.js';
 import { makeMime } from './mime.js';
 
 await init({ module_or_path: new URL('../wasm-tls/pop3_wasm_bg.wasm', import.meta.url) });
 
 const api = makeApi(wasm);
 
-export { Pop3Error, toPop3Error };
-export const { Pop3Client, buildInfo } = api;
+export { Pop3Error, toPop3Error, watch };
+export const { Pop3Client, buildInfo, newSyncState, checkSyncState } = api;
 export const { parseMessage, attachmentContent } = makeMime(wasm);
 
 /** Connects through a WebSocket proxy (`url`) or any byte stream (`transport`). */

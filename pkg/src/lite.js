@@ -3,15 +3,15 @@
 // startTls()) or proxies that terminate TLS.
 
 import init, * as wasm from '../wasm/pop3_wasm.js';
-import { makeApi, Pop3Error, toPop3Error } from './api.js';
+import { makeApi, Pop3Error, toPop3Error, watch } from './api.js';
 import { makeMime } from './mime.js';
 
 await init({ module_or_path: new URL('../wasm/pop3_wasm_bg.wasm', import.meta.url) });
 
 const api = makeApi(wasm);
 
-export { Pop3Error, toPop3Error };
-export const { Pop3Client, buildInfo } = api;
+export { Pop3Error, toPop3Error, watch };
+export const { Pop3Client, buildInfo, newSyncState, checkSyncState } = api;
 export const { parseMessage, attachmentContent } = makeMime(wasm);
 
 /** Connects through a WebSocket proxy (`url`) or any byte stream (`transport`). */

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 import * as wasm from '../wasm-tls/pop3_wasm.js';
-import { makeApi, Pop3Error, toPop3Error } from './api.js';
+import { makeApi, Pop3Error, toPop3Error, watch } from './api.js';
 import { makeMime } from './mime.js';
 import { openNodeStream, NodeSocketStream } from './node-transport.js';
 
@@ -12,8 +12,8 @@ wasm.initSync({ module: readFileSync(new URL('../wasm-tls/pop3_wasm_bg.wasm', im
 
 const api = makeApi(wasm);
 
-export { Pop3Error, toPop3Error, openNodeStream, NodeSocketStream };
-export const { Pop3Client, buildInfo } = api;
+export { Pop3Error, toPop3Error, watch, openNodeStream, NodeSocketStream };
+export const { Pop3Client, buildInfo, newSyncState, checkSyncState } = api;
 export const { parseMessage, attachmentContent } = makeMime(wasm);
 
 /**

@@ -222,6 +222,12 @@ export declare class Pop3Client {
   /** Unmarks every message marked for deletion in this session. */
   reset(options?: CallOptions): Promise<void>;
   noop(options?: CallOptions): Promise<void>;
+  /**
+   * Synchronises the mailbox into your storage and ends the session with QUIT: downloads
+   * exactly the messages `state` does not record, waits for `save` and `saveState`, then
+   * applies the retention. Nothing is lost or saved twice if it is interrupted at any point.
+   */
+  sync(options: SyncOptions): Promise<SyncReport>;
   /** Ends the session: the server deletes what was marked, and the connection closes. */
   quit(options?: CallOptions): Promise<void>;
   /** Closes the connection without QUIT: nothing marked for deletion is deleted. */
@@ -294,3 +300,75 @@ export declare function attachmentContent(raw: Uint8Array | ArrayBuffer, index: 
 
 /** What this build of the wasm module contains. */
 export declare function buildInfo(): { version: string; fullEncoding: boolean; htmlText: boolean; tls: boolean };
+
+/** The record of a mailbox's saved messages: small, versioned JSON; persist it as it is. */
+export interface SyncState {
+  format: 'pop3-wasm-sync';
+  version: 1;
+  /** The mailbox it belongs to, such as 'alice@mail.example.org'. */
+  account: string;
+  /** Saved messages by unique id: when (seconds since the epoch) and how big. */
+  messages: Record<string, { savedAt: number; size: number }>;
+}
+
+export interface SyncProgress {
+  messagesDone: number;
+  messagesTotal: number;
+  bytesDone: number;
+  /** From LIST sizes: a hint. */
+  bytesTotal: number;
+}
+
+export interface SyncOptions extends CallOptions {
+  /** The state from the last run, or newSyncState(account) the first time. */
+  state: SyncState;
+  /** Store a message; resolve only once it is durable. Saving the same uid twice must not make two copies. */
+  save(message: { uid: string; bytes: Uint8Array }): Promise<void> | void;
+  /** Persist the state; resolve only once it is durable. */
+  saveState(state: SyncState): Promise<void> | void;
+  /** 'keep' (default), 'delete' (each message once saved), or delete what was saved that many days ago. */
+  retention?: 'keep' | 'delete' | { olderThanDays: number };
+  /** Download at most this many new messages this run. */
+  maxMessages?: number;
+  /** The current time in ms (default Date.now()). */
+  now?: number;
+  onProgress?(progress: SyncProgress): void;
+}
+
+export interface SyncReport {
+  onServer: number;
+  saved: number;
+  bytes: number;
+  alreadySaved: number;
+  /** Messages deleted from the server (marked, and QUIT succeeded). */
+  deleted: number;
+  savedUids: string[];
+  /** Ids made from header digests (no UIDL), the server's expiry policy, messages skipped. */
+  warnings: string[];
+  /** The new state (also passed to saveState). */
+  state: SyncState;
+}
+
+/** A new, empty sync state. */
+export declare function newSyncState(account: string): SyncState;
+/** Checks a stored state (object or JSON): corrupt, foreign or newer-version states are a Pop3Error. */
+export declare function checkSyncState(state: SyncState | string, account?: string): SyncState;
+
+export interface WatchOptions extends Omit<SyncOptions, 'signal' | 'timeoutMs'> {
+  /** Time between runs in ms (default 60000), raised to the server's LOGIN-DELAY. */
+  intervalMs?: number;
+  /** Back-off for transient failures (defaults: max 5, baseMs 2000, maxMs 300000). */
+  retries?: { max?: number; baseMs?: number; maxMs?: number };
+  /** Called for each new message, after it was saved. */
+  onMessage?(message: { uid: string; bytes: Uint8Array }): void;
+  onSync?(report: SyncReport): void;
+  onRetry?(retry: { error: Pop3Error; attempt: number; delayMs: number }): void;
+  /** Abort to stop watching; the watch then resolves with the latest state. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Watches a mailbox (POP3 has no push): connects every interval with `connectAndLogin`,
+ * syncs, retries transient failures with back-off, and rejects on a permanent one.
+ */
+export declare function watch(connectAndLogin: () => Promise<Pop3Client>, options: WatchOptions): Promise<SyncState>;

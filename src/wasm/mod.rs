@@ -1106,3 +1106,154 @@ pub fn parse_message(raw: &[u8]) -> Result<JsValue, JsValue> {
 pub fn attachment_content(raw: &[u8], index: usize) -> Option<Vec<u8>> {
     crate::mime::attachment_bytes(raw, index)
 }
+
+// ----- sync -----
+//
+// States cross as plain JavaScript objects (JSON is JavaScript's job): keeping serde_json out of
+// the module saves tens of kilobytes.
+
+fn state_to_js(state: &crate::sync::SyncState) -> JsValue {
+    let messages = Object::new();
+    for (uid, saved) in &state.messages {
+        let entry = object(&[("savedAt", (saved.saved_at as f64).into()), ("size", (saved.size as f64).into())]);
+        let _ = Reflect::set(&messages, &uid.as_str().into(), &entry);
+    }
+    object(&[
+        ("format", state.format.as_str().into()),
+        ("version", state.version.into()),
+        ("account", state.account.as_str().into()),
+        ("messages", messages.into()),
+    ])
+}
+
+fn state_from_js(value: &JsValue) -> Result<crate::sync::SyncState> {
+    let corrupt = |what: &str| Error::usage(format!("the sync state is corrupt ({what}); fix or remove it"));
+    if !value.is_object() {
+        return Err(Error::usage("the sync state must be an object"));
+    }
+    let field = |name: &str| Reflect::get(value, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let whole = |v: &JsValue| v.as_f64().filter(|n| *n >= 0.0 && n.fract() == 0.0 && n.is_finite()).map(|n| n as u64);
+    let version = field("version");
+    crate::sync::SyncState::check_header(
+        field("format").as_string().as_deref(),
+        if version.is_undefined() { None } else { Some(whole(&version)) },
+    )?;
+    let account = field("account").as_string().ok_or_else(|| corrupt("no account"))?;
+    let mut state = crate::sync::SyncState::new(account);
+    let messages = field("messages");
+    if !messages.is_object() {
+        return Err(corrupt("no messages"));
+    }
+    for entry in Object::entries(messages.unchecked_ref()).iter() {
+        let pair = Array::from(&entry);
+        let uid = pair.get(0).as_string().ok_or_else(|| corrupt("a message id is not text"))?;
+        let saved = pair.get(1);
+        let number = |name: &str| whole(&Reflect::get(&saved, &name.into()).unwrap_or(JsValue::UNDEFINED));
+        let saved_at = number("savedAt").ok_or_else(|| corrupt("a savedAt is not a time"))?;
+        let size = number("size").unwrap_or(0);
+        state.messages.insert(uid, crate::sync::Saved { saved_at, size });
+    }
+    Ok(state)
+}
+
+/// A sync sink whose `save` and `saveState` are JavaScript callbacks (which may return
+/// promises: the sync waits for them, so they decide when data is durable).
+struct JsSink {
+    save: Function,
+    save_state: Function,
+    progress: Option<Function>,
+}
+
+impl crate::sync::SyncSink for JsSink {
+    async fn save(&mut self, uid: &str, message: &[u8]) -> Result<()> {
+        call_and_wait(&self.save, &[uid.into(), u8array(message)]).await
+    }
+
+    async fn save_state(&mut self, state: &crate::sync::SyncState) -> Result<()> {
+        call_and_wait(&self.save_state, &[state_to_js(state)]).await
+    }
+
+    fn progress(&mut self, p: crate::sync::Progress) {
+        if let Some(f) = &self.progress {
+            let report = object(&[
+                ("messagesDone", (p.messages_done as f64).into()),
+                ("messagesTotal", (p.messages_total as f64).into()),
+                ("bytesDone", (p.bytes_done as f64).into()),
+                ("bytesTotal", (p.bytes_total as f64).into()),
+            ]);
+            let _ = f.call1(&JsValue::NULL, &report);
+        }
+    }
+}
+
+/// Checks a sync state object and returns a clean copy; errors say what is wrong.
+#[wasm_bindgen(js_name = checkSyncState)]
+pub fn check_sync_state(state: JsValue, account: Option<String>) -> Result<JsValue, JsValue> {
+    let state = state_from_js(&state).map_err(|e| to_js_error(&e))?;
+    if let Some(account) = account {
+        state.check_account(&account).map_err(|e| to_js_error(&e))?;
+    }
+    Ok(state_to_js(&state))
+}
+
+/// A new, empty sync state for `account`.
+#[wasm_bindgen(js_name = newSyncState)]
+pub fn new_sync_state(account: &str) -> JsValue {
+    state_to_js(&crate::sync::SyncState::new(account))
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// Synchronises the mailbox (see the Rust `sync` module): downloads what `state` does not
+    /// record, calls `save(uid, bytes)` and `save_state(state)` (both may return promises and
+    /// must resolve only once durable), applies `retention` (`keep`, `delete`, `older`, with
+    /// `older_than_days`), and ends the session with `QUIT`. Resolves to a report.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sync(
+        &self,
+        state: JsValue,
+        retention: String,
+        older_than_days: Option<f64>,
+        max_messages: Option<f64>,
+        now_ms: f64,
+        save: Function,
+        save_state: Function,
+        on_progress: JsValue,
+        signal: JsValue,
+    ) -> Promise {
+        session_op!(self, signal, |lease| {
+            use crate::sync::{Retention, SyncOptions};
+            let mut state = state_from_js(&state)?;
+            let retention = match retention.as_str() {
+                "keep" => Retention::Keep,
+                "delete" => Retention::DeleteAfterSave,
+                "older" => Retention::DeleteOlderThan {
+                    days: older_than_days
+                        .filter(|d| *d >= 0.0 && d.fract() == 0.0)
+                        .ok_or_else(|| Error::usage("olderThanDays must be a whole number of days"))?
+                        as u32,
+                },
+                _ => return Err(Error::usage("retention must be 'keep', 'delete' or { olderThanDays }")),
+            };
+            let options = SyncOptions {
+                retention,
+                now: (now_ms / 1000.0).max(0.0) as u64,
+                max_messages: max_messages.map(|m| m.max(0.0) as usize),
+            };
+            let mut sink = JsSink { save, save_state, progress: callback(&on_progress) };
+            let client = lease.client.take().expect("leased");
+            let report = crate::sync::sync(client, &mut state, &options, &mut sink).await?;
+            let strings = |items: &[String]| items.iter().map(|s| JsValue::from_str(s)).collect::<Array>();
+            Ok(object(&[
+                ("onServer", (report.on_server as f64).into()),
+                ("saved", (report.saved as f64).into()),
+                ("bytes", (report.bytes as f64).into()),
+                ("alreadySaved", (report.already_saved as f64).into()),
+                ("deleted", (report.deleted as f64).into()),
+                ("savedUids", strings(&report.saved_uids).into()),
+                ("warnings", strings(&report.warnings).into()),
+                ("state", state_to_js(&state)),
+            ]))
+        })
+    }
+}
