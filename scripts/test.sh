@@ -23,4 +23,7 @@ scripts/test-browser.sh
 step "node: tests of the npm package and its CLI against Dovecot"
 (cd pkg && node --test test/)
 
+step "edge: the worker script in real workerd, the Deno transport in real Deno"
+(cd edge && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm test)
+
 step "all tests passed"

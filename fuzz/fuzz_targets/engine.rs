@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pop3_wasm::auth::{CramMd5, Plain};
+use pop3_wasm::auth::{Bearer, BearerKind, CramMd5, Plain, Scram, ScramHash};
 use pop3_wasm::engine::{Config, Engine, Event};
 use pop3_wasm::proto::{Command, Limits, MsgNum};
 use pop3_wasm::Secret;
@@ -19,16 +19,28 @@ fuzz_target!(|input: &[u8]| {
     let mut engine = Engine::new(config);
     let n = |v| MsgNum::new(v).unwrap();
     let _ = engine.send(Command::Capa);
-    match selector % 3 {
+    let secret = || Secret::new("pw");
+    match selector % 6 {
         0 => {
             let _ = engine.send(Command::user("alice").unwrap());
-            let _ = engine.send(Command::pass(&Secret::new("pw")).unwrap());
+            let _ = engine.send(Command::pass(&secret()).unwrap());
         }
         1 => {
-            let _ = engine.authenticate(Box::new(Plain::new("alice".into(), Secret::new("pw"))));
+            let _ = engine.authenticate(Box::new(Plain::new("alice".into(), secret())));
+        }
+        2 => {
+            let _ = engine.authenticate(Box::new(CramMd5::new("alice".into(), secret())));
+        }
+        3 => {
+            // A fixed nonce so the fuzzer can reach the server-final step.
+            let m = Scram::with_nonce(ScramHash::Sha1, "alice".into(), secret(), "n".into());
+            let _ = engine.authenticate(Box::new(m));
+        }
+        4 => {
+            let _ = engine.authenticate(Box::new(Bearer::new(BearerKind::OAuthBearer, "alice".into(), secret(), None, None)));
         }
         _ => {
-            let _ = engine.authenticate(Box::new(CramMd5::new("alice".into(), Secret::new("pw"))));
+            let _ = engine.send(Command::Stls);
         }
     }
     let mut pending = Vec::new();

@@ -155,9 +155,12 @@ export function makeApi(wasm) {
   /** A connected POP3 session. Calls may overlap: they run one after another, in order. */
   class Pop3Client {
     #session;
+    /** The caller's byte stream (options.transport), if the session runs on one. */
+    #transport;
 
-    constructor(session) {
+    constructor(session, transport) {
       this.#session = session;
+      this.#transport = transport ?? null;
     }
 
     /** The server greeting: { text, code, apopTimestamp }. */
@@ -350,7 +353,7 @@ export function makeApi(wasm) {
 
     /**
      * Synchronises the mailbox: downloads exactly the messages `state` does not record, hands
-     * each to `save({ uid, msg, bytes })` and waits for it (resolve only once the message is
+     * each to `save({ uid, bytes })` and waits for it (resolve only once the message is
      * durably stored; saving the same uid twice must not make two copies), records it and
      * calls `saveState(state)` (persist it; resolve once durable), then applies `retention`:
      * 'keep' (default), 'delete' (after saving), or { olderThanDays }. Ends the session with
@@ -371,13 +374,38 @@ export function makeApi(wasm) {
       const captured = captureErrors();
       const save = captured.wrap((uid, bytes) => o.save({ uid, bytes }));
       const saveState = captured.wrap((state) => o.saveState(state));
-      const onProgress = o.onProgress ? captured.wrap(o.onProgress) : undefined;
+      if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw usage('onProgress must be a function');
+      // The wasm side ignores what the progress callback throws: stop the sync then (without
+      // QUIT, so nothing is deleted) and fail with that error, as retrieve() does. The abort
+      // is queued: it must not re-enter the wasm module from inside its own callback.
+      const stop = new AbortController();
+      let progressFailed = false;
+      let progressError;
+      const onProgress = o.onProgress ? (p) => {
+        if (progressFailed) return;
+        try {
+          o.onProgress(p);
+        } catch (e) {
+          progressFailed = true;
+          progressError = e;
+          queueMicrotask(() => stop.abort());
+        }
+      } : undefined;
+      const combined = { ...o, signal: o.signal ? anySignal([o.signal, stop.signal]) : stop.signal };
       try {
-        return await call(o, (signal) => this.#session.sync(
+        return await call(combined, (signal) => this.#session.sync(
           o.state, retention, days, o.maxMessages, now, save, saveState, onProgress, signal,
         ));
       } catch (e) {
-        throw captured.error ?? e;
+        // An aborted sync drops the connection inside the wasm module without closing the
+        // byte stream (it holds the only client): close it, or the socket (and the server's
+        // lock on the mailbox) would stay until the server times out.
+        if (e.code === 'aborted' && this.#transport && this.#session.state === 'closed') {
+          const transport = this.#transport;
+          this.#transport = null;
+          await Promise.resolve().then(() => transport.close()).catch(() => {});
+        }
+        throw captured.error ?? (progressFailed ? progressError : e);
       }
     }
 
@@ -436,7 +464,7 @@ export function makeApi(wasm) {
       window: o.window,
       signal,
     }));
-    const client = new Pop3Client(session);
+    const client = new Pop3Client(session, o.transport);
     if (tls === 'starttls') {
       try {
         await client.startTls({ signal: o.signal });
@@ -511,18 +539,26 @@ export async function watch(connectAndLogin, options) {
     try {
       const client = await connectAndLogin();
       loginDelayMs = (client.capabilities?.loginDelay?.seconds ?? 0) * 1000 || loginDelayMs;
-      const report = await client.sync({
-        ...o,
-        state,
-        save: async (message) => {
-          await o.save(message);
-          o.onMessage?.(message);
-        },
-        saveState: async (s) => {
-          state = s;
-          await o.saveState(s);
-        },
-      });
+      let report;
+      try {
+        report = await client.sync({
+          ...o,
+          state,
+          save: async (message) => {
+            await o.save(message);
+            o.onMessage?.(message);
+          },
+          saveState: async (s) => {
+            state = s;
+            await o.saveState(s);
+          },
+        });
+      } catch (e) {
+        // sync() closes the session itself once it reached the server; a failure before that
+        // (a bad option) must not leak the connection.
+        await client.close().catch(() => {});
+        throw e;
+      }
       state = report.state;
       attempt = 0;
       o.onSync?.(report);
@@ -531,7 +567,8 @@ export async function watch(connectAndLogin, options) {
       const error = toPop3Error(e);
       if (signal?.aborted || error.code === 'aborted') break;
       attempt += 1;
-      if (!error.transient || attempt > retries.max) throw error;
+      // The caller's own error (from save, saveState, onMessage or connectAndLogin) as it is.
+      if (!error.transient || attempt > retries.max) throw e;
       wait = Math.min(retries.baseMs * 2 ** (attempt - 1), retries.maxMs);
       if (error.responseCode === 'IN-USE' || error.responseCode === 'LOGIN-DELAY') wait = Math.max(wait, loginDelayMs);
       o.onRetry?.({ error, attempt, delayMs: wait });

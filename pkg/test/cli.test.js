@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { buildInfo, connect } from '../src/node.js';
-import { sampleMail, startStack } from './helpers.js';
+import { deliver, repo, sampleMail, startStack } from './helpers.js';
 
 const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(pkgDir, 'bin', 'pop3.js');
@@ -85,6 +86,30 @@ function maildirFiles(dir, sub) {
   return fs.readdirSync(path.join(dir, sub)).sort();
 }
 
+/** The Maildir file name the Rust MaildirSink gives a uid: pop3-<12 bytes of SHA-256, hex>.<host>. */
+function rustFileName(uid) {
+  const host = fs.readFileSync('/proc/sys/kernel/hostname', 'utf8').trim().replace(/[/:]/g, '_');
+  return `pop3-${createHash('sha256').update(uid).digest('hex').slice(0, 24)}.${host}`;
+}
+
+function readState(dir) {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'pop3-state.json'), 'utf8'));
+}
+
+/** Resolves when `stream` (a child's stdout or stderr) has printed text matching `pattern`. */
+function waitForText(stream, pattern, what, timeoutMs = 15000) {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => { stream.off('data', onData); reject(new Error(`timed out waiting for ${what}; got: ${seen}`)); }, timeoutMs);
+    function onData(d) {
+      seen += d;
+      const m = pattern.exec(seen);
+      if (m) { clearTimeout(timer); stream.off('data', onData); resolve(m); }
+    }
+    stream.on('data', onData);
+  });
+}
+
 function assertNoPassword(result, password = PASSWORD) {
   assert.ok(!result.err.includes(password), `stderr must not contain the password: ${result.err}`);
   assert.ok(!result.out.includes(password), 'stdout must not contain the password');
@@ -100,6 +125,11 @@ describe('pop3 CLI without a server', () => {
     const fetchHelp = await run(['fetch', '--help']);
     assert.equal(fetchHelp.code, 0);
     assert.match(fetchHelp.out, /CRLF/);
+    assert.match(fetchHelp.out, /pop3-state\.json/);
+    assert.match(fetchHelp.out, /--delete-older-than DAYS/);
+    const watchHelp = await run(['watch', '--help']);
+    assert.equal(watchHelp.code, 0);
+    assert.match(watchHelp.out, /--interval SECS/);
     const version = await run(['--version']);
     assert.equal(version.code, 0);
     assert.match(version.out, /^pop3 \(pop3-wasm\) \d+\.\d+\.\d+/);
@@ -120,6 +150,22 @@ describe('pop3 CLI without a server', () => {
     const noHost = await run(['list', '--user', 'alice']);
     assert.equal(noHost.code, 2);
     assert.match(noHost.err, /--host/);
+    const dir = tmpDir('pop3-cli-usage-');
+    try {
+      for (const command of ['fetch', 'watch']) {
+        const both = await run(['--host', '127.0.0.1', '--port', '1', '--user', 'alice', command, '--maildir', dir, '--delete', '--delete-older-than', '3']);
+        assert.equal(both.code, 2, both.err);
+        assert.match(both.err, /choose one of --delete and --delete-older-than/);
+      }
+      const zero = await run(['--host', '127.0.0.1', '--port', '1', '--user', 'alice', 'watch', '--maildir', dir, '--interval', '0']);
+      assert.equal(zero.code, 2);
+      assert.match(zero.err, /--interval must be more than 0/);
+      const interval = await run(['--host', '127.0.0.1', 'fetch', '--maildir', dir, '--interval', '5']);
+      assert.equal(interval.code, 2);
+      assert.match(interval.err, /--interval only applies to pop3 watch/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('--password is refused, without echoing its value', async () => {
@@ -242,37 +288,95 @@ describe('pop3 CLI against Dovecot (read-only)', () => {
     assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(table.out));
   });
 
-  test('fetch --maildir: every message in new/, byte for byte, nothing left in tmp/', async () => {
+  test('fetch --maildir: incremental; every message in new/ byte for byte, named as the Rust sink names it', async () => {
     const dir = path.join(tmpDir('pop3-cli-'), 'Mail', 'inbox'); // parents are created too
     try {
+      // --limit: the first three, and a human summary.
+      const some = await run([...base, 'fetch', '--maildir', dir, '--limit', '3']);
+      assert.equal(some.code, 0, some.err);
+      assert.match(some.out, /^fetched 3 new messages, \d+ bytes \(.+\) in [\d.]+ s into .*; 0 already fetched earlier; 0 deleted on the server; 27 left for the next run$/m);
       const r = await run([...base, 'fetch', '--maildir', dir, '--json']);
       assert.equal(r.code, 0, r.err);
       const summary = JSON.parse(r.out);
-      assert.equal(summary.messages, expected.size);
+      assert.equal(summary.onServer, expected.size);
+      assert.equal(summary.messages, expected.size - 3);
+      assert.equal(summary.alreadyFetched, 3);
       assert.equal(summary.deleted, 0);
+      assert.equal(summary.account, `alice@${stack.host}`);
+      assert.deepEqual(summary.warnings, []);
       assert.deepEqual(maildirFiles(dir, 'tmp'), []);
       assert.deepEqual(maildirFiles(dir, 'cur'), []);
       assert.equal(maildirFiles(dir, 'new').length, expected.size);
+      // Every message, byte for byte (CRLF, as retrieved), under the name the Rust sink uses.
       let bytes = 0;
-      for (const f of summary.files) {
-        assert.equal(path.dirname(f.file), path.join(dir, 'new'));
-        assert.match(path.basename(f.file), /^\d+\.M\d+P\d+Q\d+\.[^/:]+$/);
-        const want = expected.get(f.msg);
-        assert.equal(f.uid, want.uid);
-        assert.ok(fs.readFileSync(f.file).equals(want.bytes), `bytes of message ${f.msg}`);
-        bytes += want.bytes.length;
+      for (const m of expected.values()) {
+        const file = path.join(dir, 'new', rustFileName(m.uid));
+        assert.ok(fs.readFileSync(file).equals(m.bytes), `bytes of ${m.uid}`);
+        if (summary.files.some((f) => f.uid === m.uid)) bytes += m.bytes.length;
       }
       assert.equal(summary.bytes, bytes);
-      // Stored as retrieved, CRLF line ends.
-      assert.ok(fs.readFileSync(summary.files[0].file).includes('\r\n'));
-      // Nothing deleted; a human summary without --json; --limit.
-      const again = await run([...base, 'fetch', '--maildir', dir, '--limit', '3']);
+      assert.ok(fs.readFileSync(path.join(dir, 'new', rustFileName(expected.get(1).uid))).includes('\r\n'));
+      // One uid worked out by hand: Dovecot's UIDL of message 1 is 00000001 + UIDVALIDITY.
+      const uid1 = expected.get(1).uid;
+      assert.match(uid1, /^00000001[0-9a-f]{8}$/);
+      assert.match(rustFileName(uid1), /^pop3-[0-9a-f]{24}\.[^/:]+$/);
+      assert.equal(summary.files.find((f) => f.uid === expected.get(30).uid).file, path.join(dir, 'new', rustFileName(expected.get(30).uid)));
+      // The state: the Rust format, every uid with its size.
+      const state = readState(dir);
+      assert.equal(state.format, 'pop3-wasm-sync');
+      assert.equal(state.version, 1);
+      assert.equal(state.account, `alice@${stack.host}`);
+      assert.deepEqual(Object.keys(state.messages).sort(), [...expected.values()].map((m) => m.uid).sort());
+      for (const m of expected.values()) assert.equal(state.messages[m.uid].size, m.bytes.length);
+
+      // A second fetch without --delete gets nothing, and nothing was deleted.
+      const again = await run([...base, 'fetch', '--maildir', dir]);
       assert.equal(again.code, 0, again.err);
-      assert.match(again.out, /^fetched 3 of 30 messages, \d+ bytes \(.+\) in [\d.]+ s into /);
-      assert.equal(maildirFiles(dir, 'new').length, expected.size + 3);
+      assert.match(again.out, /^fetched 0 new messages, 0 bytes .*; 30 already fetched earlier; 0 deleted on the server$/m);
+      assert.equal(maildirFiles(dir, 'new').length, expected.size);
       assert.equal(await serverCount(stack), expected.size);
+
+      // Idempotent per uid: a message a reader moved to cur/ (flags appended) and the state
+      // forgot is fetched again but not written twice.
+      const name2 = rustFileName(expected.get(2).uid);
+      fs.renameSync(path.join(dir, 'new', name2), path.join(dir, 'cur', `${name2}:2,S`));
+      delete state.messages[expected.get(2).uid];
+      fs.writeFileSync(path.join(dir, 'pop3-state.json'), JSON.stringify(state));
+      const refetch = JSON.parse((await run([...base, 'fetch', '--maildir', dir, '--json'])).out);
+      assert.equal(refetch.messages, 1);
+      assert.deepEqual(refetch.files, [{ uid: expected.get(2).uid, size: expected.get(2).bytes.length, file: null, existed: true }]);
+      assert.equal(maildirFiles(dir, 'new').length, expected.size - 1);
+      assert.deepEqual(maildirFiles(dir, 'cur'), [`${name2}:2,S`]);
+      assert.ok(readState(dir).messages[expected.get(2).uid]);
     } finally {
       fs.rmSync(path.dirname(path.dirname(dir)), { recursive: true, force: true });
+    }
+  });
+
+  test('fetch refuses a corrupt, foreign or newer state (exit 2) and leaves it untouched', async () => {
+    const dir = tmpDir('pop3-cli-state-');
+    try {
+      const file = path.join(dir, 'pop3-state.json');
+      const cases = [
+        ['{"format": "pop3-wasm-sync", "version": 1, "acc', /pop3-state\.json: the sync state is corrupt \(not JSON/],
+        ['{"format":"pop3-wasm-sync","version":1,"account":"bob@elsewhere","messages":{}}', /belongs to "bob@elsewhere", not "alice@127\.0\.0\.1"/],
+        ['{"format":"pop3-wasm-sync","version":9,"account":"alice@127.0.0.1","messages":{}}', /written by a newer version/],
+        ['{"format":"mbsync","version":1}', /not a pop3-wasm sync state/],
+      ];
+      for (const [content, pattern] of cases) {
+        fs.writeFileSync(file, content);
+        const before = fs.statSync(file);
+        const r = await run([...base, 'fetch', '--maildir', dir, '--delete']);
+        assert.equal(r.code, 2, r.err);
+        assert.match(r.err, pattern);
+        assert.equal(r.err.trimEnd().split('\n').length, 1, r.err);
+        assert.equal(fs.readFileSync(file, 'utf8'), content, 'the state file is untouched');
+        assert.equal(fs.statSync(file).mtimeMs, before.mtimeMs);
+        assert.deepEqual(maildirFiles(dir, 'new'), []);
+      }
+      assert.equal(await serverCount(stack), expected.size);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -414,32 +518,97 @@ describe('pop3 CLI fetch --delete (destructive, own stack)', () => {
     for (const n of msgs) assert.ok(have.some((b) => b.equals(expected.get(n).bytes)), `message ${n} is in the Maildir`);
   }
 
-  test('a failed delivery stops the fetch, and only delivered messages are deleted (exit 8)', async () => {
+  test('a failed delivery stops the fetch: exit 8, NOTHING deleted; a rerun fetches only the rest', async () => {
     // A file size limit (ulimit -f 40: 20 KiB in dash's 512-byte blocks, 40 KiB in bash's):
     // the first message over 40 KiB cannot be written, and none before it is over 20 KiB.
     const big = [...expected].find(([, m]) => m.bytes.length > 40 * 1024)[0];
     assert.ok([...expected].every(([n, m]) => n >= big || m.bytes.length < 20 * 1024));
     const r = await run([...base, 'fetch', '--maildir', dir, '--delete'], { wrap: 'ulimit -f 40' });
     assert.equal(r.code, 8, r.err);
-    assert.match(r.err, new RegExp(`^pop3: message ${big}: cannot deliver into .*(EFBIG|too large)`, 'm'));
-    assert.match(r.out, new RegExp(`^fetched ${big - 1} of ${expected.size} messages.*deleted ${big - 1} on the server; 1 failed`));
+    assert.match(r.err, new RegExp(`^pop3: cannot save message ${expected.get(big).uid} in .*(EFBIG|too large)`, 'm'));
+    assert.match(r.err, new RegExp(`^pop3: ${big - 1} new messages were saved into .* and recorded in .*pop3-state\\.json; nothing was deleted on the server`, 'm'));
+    assert.equal(r.out, '');
     const delivered = [...expected.keys()].filter((n) => n < big);
     checkMaildirHolds(delivered);
-    assert.equal(await serverCount(stack), expected.size - delivered.length);
+    assert.deepEqual(Object.keys(readState(dir).messages).sort(), delivered.map((n) => expected.get(n).uid).sort());
+    assert.equal(await serverCount(stack), expected.size, 'the session ended without QUIT: nothing deleted');
+
+    // The cause fixed: only the rest is fetched (and with --delete-older-than 7, nothing is
+    // old enough to delete yet).
+    const rerun = await run([...base, 'fetch', '--maildir', dir, '--delete-older-than', '7', '--json']);
+    assert.equal(rerun.code, 0, rerun.err);
+    const summary = JSON.parse(rerun.out);
+    assert.equal(summary.messages, expected.size - delivered.length);
+    assert.equal(summary.alreadyFetched, delivered.length);
+    assert.equal(summary.deleted, 0);
+    checkMaildirHolds([...expected.keys()]);
+    assert.equal(await serverCount(stack), expected.size);
+  });
+
+  test('--delete-older-than DAYS deletes only what was saved at least DAYS days ago', async () => {
+    // Make the first five look saved ten days ago.
+    const state = readState(dir);
+    const old = [1, 2, 3, 4, 5].map((n) => expected.get(n).uid);
+    const tenDaysAgo = Math.floor(Date.now() / 1000) - 10 * 86400;
+    for (const uid of old) state.messages[uid].savedAt = tenDaysAgo;
+    fs.writeFileSync(path.join(dir, 'pop3-state.json'), JSON.stringify(state, null, 2));
+    const r = await run([...base, 'fetch', '--maildir', dir, '--delete-older-than', '7']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^fetched 0 new messages, 0 bytes .*; 30 already fetched earlier; 5 deleted on the server$/m);
+    assert.equal(await serverCount(stack), expected.size - 5);
+    checkMaildirHolds([...expected.keys()]);
+    const later = readState(dir);
+    assert.equal(later.messages[old[0]].savedAt, tenDaysAgo, 'deleted on the server, forgotten only on the next run');
   });
 
   test('fetch --delete empties the server; a second fetch gets nothing', async () => {
     const r = await run([...base, 'fetch', '--maildir', dir, '--delete']);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /deleted \d+ on the server$/m);
+    assert.match(r.out, /^fetched 0 new messages, .*; 25 already fetched earlier; 25 deleted on the server$/m);
     assert.equal(await serverCount(stack), 0);
     checkMaildirHolds([...expected.keys()]);
     const second = await run([...base, 'fetch', '--maildir', dir, '--delete', '--json']);
     assert.equal(second.code, 0, second.err);
     const summary = JSON.parse(second.out);
     assert.equal(summary.messages, 0);
-    assert.equal(summary.available, 0);
+    assert.equal(summary.onServer, 0);
+    assert.deepEqual(readState(dir).messages, {}, 'ids no longer on the server are forgotten');
     checkMaildirHolds([...expected.keys()]);
+  });
+
+  test('watch picks up a message delivered while it runs; SIGINT stops it (exit 0)', async () => {
+    const eml = path.join(dir, '..', `watch-${process.pid}.eml`);
+    fs.writeFileSync(eml, 'From: Watcher Test <watcher@example.org>\nSubject: delivered while watching\n'
+      + 'Message-ID: <watch-1@example.org>\n\nhello\n');
+    let child;
+    const result = run([...base, '-v', 'watch', '--maildir', dir, '--interval', '0.2'], { onSpawn: (c) => { child = c; } });
+    try {
+      await waitForText(child.stderr, /^\* round 1 at .*: 0 new/m, 'the first round');
+      deliver(stack.maildir(), [eml]);
+      const [line] = await waitForText(child.stdout, /^.*delivered while watching\n/m, 'the new message');
+      assert.match(line, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  Watcher Test <watcher@example\.org>  delivered while watching\n$/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    const r = await result;
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /^pop3: watching alice@127\.0\.0\.1 into .* every 0\.2 s/m);
+    assert.match(r.err, /^pop3: stopped; 1 new message fetched$/m);
+    const uids = Object.keys(readState(dir).messages);
+    assert.equal(uids.length, 1);
+    const file = path.join(dir, 'new', rustFileName(uids[0]));
+    assert.ok(fs.readFileSync(file).equals(Buffer.from(fs.readFileSync(eml, 'utf8').replace(/\n/g, '\r\n'))));
+    fs.rmSync(eml);
+  });
+
+  test('watch with a wrong password exits 3 at once, without retrying', async () => {
+    const started = Date.now();
+    const r = await run([...base, 'watch', '--maildir', dir, '--interval', '0.2'], { password: 'Wrong-Password-9' });
+    assert.equal(r.code, 3, r.err);
+    assert.match(r.err, /^pop3: authentication failed \[AUTH\]/m);
+    assert.doesNotMatch(r.err, /retry/);
+    assertNoPassword(r, 'Wrong-Password-9');
+    assert.ok(Date.now() - started < 10000);
   });
 });
 
@@ -536,8 +705,35 @@ describe('pop3 CLI interrupted or timed out (fake server)', () => {
     await f.connectionClosed;
     assert.ok(f.commands.includes('RETR 2'));
     assert.ok(!f.commands.some((c) => /^(DELE|QUIT)/i.test(c)), `commands: ${f.commands.join(', ')}`);
-    assert.equal(maildirFiles(dir, 'new').length, 1);
+    assert.deepEqual(maildirFiles(dir, 'new'), [rustFileName('uid-1')]);
     assert.deepEqual(maildirFiles(dir, 'tmp'), []);
+    // The state is consistent: message 1 is recorded, message 2 is not.
+    assert.deepEqual(Object.keys(readState(dir).messages), ['uid-1']);
+    assert.match(r.err, /^pop3: 1 new message was saved into .* and recorded/m);
+  });
+
+  test('watch reports a retry on stderr after -ERR [IN-USE], then syncs; SIGINT: exit 0', async () => {
+    const fakePop3 = spawn('python3', [path.join(repo, 'tests/support/fake_pop3.py'), '--scenario', 'in-use-then-ok'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    cleanups.push(() => new Promise((resolve) => {
+      if (fakePop3.exitCode !== null) return resolve();
+      fakePop3.once('exit', resolve);
+      fakePop3.stdin.end();
+    }));
+    const [, port] = await waitForText(fakePop3.stdout, /"port": (\d+)/, 'the fake server');
+    const watchDir = path.join(dir, 'watch');
+    let child;
+    const result = run(['--host', '127.0.0.1', '--port', port, ...login, '-v', 'watch', '--maildir', watchDir, '--interval', '0.2'],
+      { onSpawn: (c) => { child = c; } });
+    try {
+      await waitForText(child.stderr, /^\* round 1 at .*: 0 new, 0 already fetched, 0 deleted, 0 on the server$/m, 'a round after the retry');
+    } finally {
+      child.kill('SIGINT');
+    }
+    const r = await result;
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /^pop3: warning: .*\[IN-USE\].*locked.*; retry 1 in 2\.00 s$/m);
+    assert.match(r.err, /^pop3: stopped; 0 new messages fetched$/m);
+    assert.equal(readState(watchDir).account, 'u@127.0.0.1');
   });
 
   test('--timeout: a server that stops answering gives exit 5', async () => {

@@ -137,3 +137,12 @@ impl Transport for JsStreamTransport {
         Some(TlsInfo { version: field("version"), cipher: field("cipher"), terminated_by: "host" })
     }
 }
+
+impl Drop for JsStreamTransport {
+    fn drop(&mut self) {
+        // A client dropped without close() (an aborted call, a failed sync) must not leave the
+        // socket, and the server's lock on the mailbox, open until the server times out.
+        // Closing twice is harmless for the adapters; the promise is not awaited.
+        let _ = self.stream.close();
+    }
+}

@@ -4,7 +4,7 @@
 
 import { usageError } from './errors.js';
 
-export const COMMANDS = ['capa', 'list', 'fetch', 'show'];
+export const COMMANDS = ['capa', 'list', 'fetch', 'show', 'watch'];
 
 const TLS_MODES = ['none', 'implicit', 'starttls'];
 
@@ -35,9 +35,11 @@ const OPTIONS = {
   // Command options.
   login: { kind: 'flag', commands: ['capa'] },
   headers: { kind: 'flag', commands: ['list'] },
-  maildir: { kind: 'string', commands: ['fetch'] },
-  delete: { kind: 'flag', commands: ['fetch'] },
+  maildir: { kind: 'string', commands: ['fetch', 'watch'] },
+  delete: { kind: 'flag', commands: ['fetch', 'watch'] },
+  'delete-older-than': { kind: 'int', min: 0, max: 100000, commands: ['fetch', 'watch'] },
   limit: { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, commands: ['fetch'] },
+  interval: { kind: 'seconds', commands: ['watch'] },
   raw: { kind: 'flag', commands: ['show'] },
 };
 

@@ -5,8 +5,10 @@ export const MAIN_HELP = `pop3 - a POP3 client (pop3-wasm)
 Usage:
   pop3 capa  [--login] [--json]                  show what the server supports
   pop3 list  [--headers] [--json]                list messages: number, size, UID
-  pop3 fetch --maildir DIR [--delete] [--limit N] [--json]
-                                                 download messages into a Maildir
+  pop3 fetch --maildir DIR [--delete | --delete-older-than DAYS] [--limit N]
+                                                 download new messages into a Maildir
+  pop3 watch --maildir DIR [--interval SECS] [--delete | --delete-older-than DAYS]
+                                                 keep fetching new messages until Ctrl-C
   pop3 show  N [--json | --raw]                  show message N
   pop3 [COMMAND] --help | pop3 --version
 
@@ -45,7 +47,7 @@ Login:
   never written to disk.
 
 Output:
-  --json                   machine-readable output (capa, list, fetch, show)
+  --json                   machine-readable output (capa, list, fetch, show, watch)
   -q, --quiet              no progress bar and no summary
   -v, --verbose            connection details on stderr
   -h, --help               this help; pop3 COMMAND --help for one command
@@ -64,7 +66,7 @@ Exit codes:
   7    protocol violation, or a message over a size limit
   8    local I/O error (e.g. a Maildir write failed)
   130  interrupted (Ctrl-C): the connection is closed without QUIT, so nothing
-       is deleted on the server
+       is deleted on the server (pop3 watch stops with 0)
 Errors are printed as one line: "pop3: <message> [RESPONSE-CODE]: server said ...".
 
 Examples:
@@ -97,23 +99,67 @@ reports it, a hint) and unique id (UIDL, when the server supports it).
 Nothing is changed on the server.
 See pop3 --help for connection and login options, and exit codes.
 `,
-  fetch: `Usage: pop3 fetch --maildir DIR [--delete] [--limit N] [--json] [options]
+  fetch: `Usage: pop3 fetch --maildir DIR [--delete | --delete-older-than DAYS]
+                  [--limit N] [--json] [connection and login options]
 
-Downloads messages into the Maildir DIR (DIR/tmp, DIR/new and DIR/cur are
-created if missing). Each message is written to tmp/ under a unique name
-(time.MusecPpidQn.host), flushed to disk (fsync) and then renamed into new/,
-so a reader never sees a partial message. The bytes are stored exactly as
-the server sent them, with CRLF line ends (dot-unstuffed), not converted to LF.
+Downloads the messages not fetched before into the Maildir DIR (DIR/tmp,
+DIR/new and DIR/cur are created if missing). Incremental: the unique id
+(UIDL) of every message saved is recorded in the state file
+DIR/pop3-state.json, so each run fetches only what is new, whether or not
+anything is deleted on the server. The file is the same as the Rust library's
+MaildirSink uses, for user@host (user@URL with --ws); a corrupt state, one for
+another account or from a newer version is refused (exit 2), never started
+over.
 
-  --maildir DIR  where to deliver (required)
-  --delete       delete from the server the messages that were delivered
-                 (DELE, then QUIT); a message whose delivery failed is kept
-  --limit N      fetch only the first N messages
-  --json         print the summary as JSON
+Each message is stored before it is recorded, and recorded before anything is
+deleted on the server (and POP3 deletes nothing until the final QUIT), so an
+interruption at any point loses no mail and a rerun saves nothing twice.
+Messages are written to tmp/, flushed to disk (fsync) and renamed into new/ as
+pop3-<hash of the unique id>.<host>, so a reader never sees a partial message
+and a message already in new/ or cur/ is not written again. The bytes are
+stored exactly as the server sent them, with CRLF line ends (dot-unstuffed),
+not converted to LF.
 
-Without --delete the messages stay on the server and are fetched again next
-time. A summary (messages, bytes, seconds) is printed unless --quiet.
-Ctrl-C closes the connection without QUIT: nothing is deleted (exit 130).
+  --maildir DIR             where to deliver (required)
+  --delete                  delete each message from the server once it is
+                            saved and recorded
+  --delete-older-than DAYS  delete the messages saved at least DAYS days ago
+                            (by this or an earlier run); the rest stay
+  --limit N                 fetch at most N new messages (the rest next time)
+  --json                    print the summary as JSON
+
+Without --delete or --delete-older-than nothing is deleted on the server. A
+summary (new messages, bytes, messages fetched earlier, deleted on the server)
+is printed unless --quiet; warnings go to stderr. A failed local write (disk
+full) stops the run with exit 8 and deletes nothing; Ctrl-C closes the
+connection without QUIT: nothing is deleted (exit 130). Run it again to get
+the rest.
+See pop3 --help for connection and login options, and exit codes.
+`,
+  watch: `Usage: pop3 watch --maildir DIR [--interval SECS]
+                  [--delete | --delete-older-than DAYS] [connection and login options]
+
+Keeps the Maildir DIR up to date: POP3 has no push, so every SECS seconds
+(default 60, or the server's LOGIN-DELAY if longer) it logs in and fetches the
+new messages exactly as pop3 fetch does (same state file DIR/pop3-state.json,
+same file names, same guarantees), then logs out. The password is read once,
+at the start.
+
+One line is printed per new message: the time, From and Subject (with --json,
+one JSON object per line: time, uid, size, file, from, subject).
+
+  --maildir DIR             where to deliver (required)
+  --interval SECS           time between checks (default 60)
+  --delete                  delete each message from the server once saved
+  --delete-older-than DAYS  delete the messages saved at least DAYS days ago
+  --json                    one JSON object per new message
+  -v, --verbose             also one line per check
+
+Network trouble, timeouts and a busy mailbox ([IN-USE], [LOGIN-DELAY],
+[SYS/TEMP]) are retried with growing delays (reported on stderr); a permanent
+failure (wrong password, certificate) ends the watch with its exit code.
+Ctrl-C stops cleanly (exit 0): a check in progress is abandoned without QUIT,
+so nothing is deleted, and the state stays consistent.
 See pop3 --help for connection and login options, and exit codes.
 `,
   show: `Usage: pop3 show N [--json | --raw] [connection and login options]

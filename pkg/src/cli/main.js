@@ -20,6 +20,7 @@ async function loadCommand(name) {
     case 'list': return (await import('./commands/list.js')).listCommand;
     case 'fetch': return (await import('./commands/fetch.js')).fetchCommand;
     case 'show': return (await import('./commands/show.js')).showCommand;
+    case 'watch': return (await import('./commands/watch.js')).watchCommand;
     default: throw usageError(`unknown command ${JSON.stringify(name)}`, `commands: ${COMMANDS.join(', ')}; see pop3 --help`);
   }
 }
