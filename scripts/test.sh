@@ -23,6 +23,9 @@ scripts/test-browser.sh
 step "node: tests of the npm package and its CLI against Dovecot"
 (cd pkg && node --test test/)
 
+step "demo: the page in headless Chromium (Playwright) on the one-command demo stack"
+(cd www/test && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm test)
+
 step "edge: the worker script in real workerd, the Deno transport in real Deno"
 (cd edge && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm test)
 

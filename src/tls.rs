@@ -234,6 +234,9 @@ pub struct TlsStream<T: Transport> {
     conn: Option<ClientConnection>,
     /// Ciphertext read from `inner`, waiting to be fed to rustls.
     scratch: Box<[u8]>,
+    /// The ciphertext in `scratch[start..end]` has not been given to rustls yet.
+    start: usize,
+    end: usize,
     /// Whether the server ended the stream.
     eof: bool,
 }
@@ -251,6 +254,8 @@ impl<T: Transport> TlsStream<T> {
             pinned: options.pin_sha256.is_some(),
             conn: None,
             scratch: vec![0; 16 * 1024 + 256].into_boxed_slice(),
+            start: 0,
+            end: 0,
             eof: false,
         })
     }
@@ -280,26 +285,34 @@ impl<T: Transport> TlsStream<T> {
         Ok(())
     }
 
-    /// Reads ciphertext from the transport and has rustls process it. `Ok(false)` at the end
-    /// of the stream.
+    /// Gives rustls more ciphertext (what is left from the last read, else a new read) and
+    /// has it processed. `Ok(false)` at the end of the stream.
+    ///
+    /// One `read_tls` per call: rustls bounds its buffer of decrypted data and refuses more
+    /// until the application has read it, so the rest of a large read waits in `scratch`
+    /// until the caller has drained the plaintext.
     async fn pull(&mut self) -> Result<bool> {
-        let n = self.inner.read(&mut self.scratch).await?;
-        let conn = self.conn.as_mut().expect("TLS is active");
-        if n == 0 {
-            self.eof = true;
-            // Tell rustls the stream ended, so it can tell a clean close from a truncation.
-            let _ = conn.read_tls(&mut &[][..]);
-            return Ok(false);
-        }
-        let mut data = &self.scratch[..n];
-        while !data.is_empty() {
-            conn.read_tls(&mut data).map_err(|_| Error::tls("TLS read failed"))?;
-            if let Err(e) = conn.process_new_packets() {
-                let error = tls_error(&e, &self.display_name, self.pinned);
-                // Send the alert rustls prepared, then give up.
-                let _ = self.flush_tls().await;
-                return Err(error);
+        if self.start == self.end {
+            let n = self.inner.read(&mut self.scratch).await?;
+            if n == 0 {
+                self.eof = true;
+                // Tell rustls the stream ended, so it can tell a clean close from a truncation.
+                let conn = self.conn.as_mut().expect("TLS is active");
+                let _ = conn.read_tls(&mut &[][..]);
+                return Ok(false);
             }
+            (self.start, self.end) = (0, n);
+        }
+        let conn = self.conn.as_mut().expect("TLS is active");
+        let mut data = &self.scratch[self.start..self.end];
+        let offered = data.len();
+        conn.read_tls(&mut data).map_err(|e| Error::tls(format!("TLS read failed: {e}")))?;
+        self.start += offered - data.len();
+        if let Err(e) = conn.process_new_packets() {
+            let error = tls_error(&e, &self.display_name, self.pinned);
+            // Send the alert rustls prepared, then give up.
+            let _ = self.flush_tls().await;
+            return Err(error);
         }
         Ok(true)
     }
@@ -341,7 +354,7 @@ impl<T: Transport> Transport for TlsStream<T> {
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(0),
                 Err(_) => return Err(Error::tls("TLS read failed")),
             }
-            if self.eof {
+            if self.eof && self.start == self.end {
                 return Ok(0);
             }
             self.pull().await?;

@@ -177,6 +177,12 @@ mod end_to_end_tls {
         let info = client.tls_info().unwrap();
         assert_eq!((info.version.as_str(), info.terminated_by), ("TLSv1.3", "wasm"));
         read_canary(&mut client).await;
+        // The largest message, decrypted in the page (regression: big reads overflowed
+        // rustls's buffer of decrypted data).
+        let list = client.list().await.unwrap();
+        let largest = list.entries.iter().max_by_key(|e| e.size).unwrap();
+        let body = client.retr(largest.msg).await.unwrap();
+        assert_eq!(body.len() as u64, largest.size);
         client.quit().await.unwrap();
     }
 

@@ -211,3 +211,27 @@ async fn stls_injection_is_refused_before_the_handshake() {
     assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
     assert!(err.to_string().contains("injection"), "{err}");
 }
+
+#[tokio::test]
+async fn large_messages_over_tls_are_complete() {
+    // Regression: feeding rustls a whole read at once overflowed its bounded buffer of
+    // decrypted data ("TLS read failed") on big messages.
+    let mut big = b"Subject: big over TLS\n\n".to_vec();
+    let mut i = 0u64;
+    while big.len() < 6 * 1024 * 1024 {
+        big.extend_from_slice(format!("{i:012} a line of a large message sent over TLS................\n").as_bytes());
+        i += 1;
+    }
+    let mail = mail_dir(&[big.clone()]);
+    let stack = Stack::start(&["--tls", "--mail", mail.path().to_str().unwrap()]);
+    let expected = String::from_utf8(big).unwrap().replace('\n', "\r\n").into_bytes();
+    for (mode, port) in [(TlsMode::Implicit, stack.port("pop3s_port")), (TlsMode::StartTls, stack.pop3_port())] {
+        let mut client =
+            native::connect_tls("127.0.0.1", port, mode, &options(&stack, "localhost"), config()).await.unwrap();
+        let plain = LoginOptions { method: AuthMethod::Sasl("PLAIN".into()), allow_cleartext: false };
+        client.login(&Credentials::new("alice", stack.password("alice")), &plain).await.unwrap();
+        let body = client.retr(MsgNum::new(1).unwrap()).await.unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        assert!(body == expected, "{mode:?}: the message differs ({} of {} octets)", body.len(), expected.len());
+        client.quit().await.unwrap();
+    }
+}
