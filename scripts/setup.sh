@@ -32,7 +32,7 @@ fi
 # without it the package still builds, about 20 KB gzip larger.
 if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
   say "adding the rust-src component (to build the wasm module's std for size)"
-  rustup component add rust-src || echo "setup: rust-src could not be added; the wasm module will be larger" >&2
+  timeout 300 rustup component add rust-src || echo "setup: rust-src could not be added; the wasm module will be larger" >&2
 fi
 wasm_bindgen_version=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -1)
 if [ -n "$wasm_bindgen_version" ]; then
