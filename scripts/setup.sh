@@ -7,7 +7,9 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages: real servers, the proxy, the browser, clang for ring (wasm TLS) ---
-apt_packages=(dovecot-pop3d websockify chromium chromium-driver clang openssl python3 ca-certificates curl pkg-config)
+# (The emoji font is for the demo test's screenshots: the sample mail has emoji subjects.)
+apt_packages=(dovecot-pop3d websockify chromium chromium-driver clang openssl python3 ca-certificates curl pkg-config
+  fonts-noto-color-emoji)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
