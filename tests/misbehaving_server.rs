@@ -126,6 +126,32 @@ async fn wrong_list_sizes_do_not_truncate() {
 }
 
 #[tokio::test]
+async fn terminator_glued_to_a_last_line_without_newline_old_exchange() {
+    // A message that lacks a final CRLF, sent as "...last line.\r\n". The client settles it with
+    // a NOOP: a "+OK" right after the glued terminator means the message ended there.
+    let body = "Subject: glued\r\n\r\nno newline at the end.";
+    let mut script = fake::login_steps();
+    script.extend([
+        Expect("RETR 1"),
+        Send(format!("+OK {} octets\r\n{body}.\r\n", body.len()).into_bytes()),
+        Expect("NOOP"),
+        send("+OK\r\n"),
+        Expect("DELE 1"),
+        send("+OK deleted\r\n"),
+        Expect("QUIT"),
+        send("+OK bye\r\n"),
+    ]);
+    let (port, server) = fake::serve(script).await;
+    let mut client = logged_in(port, config(5000)).await;
+    let started = std::time::Instant::now();
+    assert_eq!(client.retr(n(1)).await.unwrap(), body.as_bytes());
+    assert!(started.elapsed() < Duration::from_secs(2), "settled by waiting for the timeout");
+    client.dele(n(1)).await.unwrap();
+    client.quit().await.unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
 async fn replies_written_one_byte_at_a_time() {
     let script = vec![
         SendBytewise(b"+OK ready <1.2@fake>\r\n".to_vec()),

@@ -1,6 +1,7 @@
 //! Fuzzes the reply decoder: arbitrary bytes, split into arbitrary chunks, with arbitrary
-//! block announcements. The decoder must never panic, never hand out empty data, never use more
-//! input than given, and produce the same frames (and errors) however the input is split.
+//! block announcements (including messages of announced size, where a glued terminator may
+//! stand). The decoder must never panic, never hand out empty data, never use more input than
+//! given, and produce the same frames (and errors) however the input is split.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -49,9 +50,18 @@ fn run(data: &[u8], cuts: &[usize], kinds: &[u8], limits: Limits) -> Vec<Owned> 
                     let k = kinds.get(kind_index).copied().unwrap_or(0);
                     kind_index += 1;
                     if l.starts_with(b"+OK") {
-                        match k % 3 {
+                        match k % 4 {
                             1 => decoder.expect_block(BlockKind::Lines),
                             2 => decoder.expect_block(BlockKind::Message),
+                            3 => {
+                                // A RETR whose size was announced ("+OK 12 octets"): glued
+                                // terminators are looked for at that size.
+                                let announced = std::str::from_utf8(&l[3..])
+                                    .ok()
+                                    .and_then(|t| t.split_whitespace().next()?.parse().ok())
+                                    .unwrap_or(u64::from(k) / 4);
+                                decoder.expect_message(announced);
+                            }
                             _ => {}
                         }
                     }

@@ -204,6 +204,9 @@ enum Kind {
     Message,
     Quit,
     Other,
+    /// A `NOOP` the engine sent itself to settle a possible glued terminator; its reply is
+    /// consumed here and reported to nobody.
+    Probe,
 }
 
 impl Kind {
@@ -533,7 +536,10 @@ impl Engine {
             };
             pos += used;
             self.stats.bytes_in += used as u64;
-            let Some(frame) = frame else { return Ok((pos, None)) };
+            let Some(frame) = frame else {
+                self.probe_glued_terminator();
+                return Ok((pos, None));
+            };
             let event = match frame {
                 Frame::Line(line) => self.on_status_line(line)?,
                 Frame::ListLine(line) => {
@@ -555,6 +561,27 @@ impl Engine {
                 );
             }
         }
+    }
+
+    /// When a possible glued terminator waits for what follows and nothing else is in flight,
+    /// sends a `NOOP`: its `+OK` after the terminator settles that the message ended.
+    fn probe_glued_terminator(&mut self) {
+        if !self.decoder.glue_waiting() || self.in_flight.len() != 1 || self.state != State::Transaction {
+            return;
+        }
+        Command::Noop.encode_into(&mut self.outbox);
+        self.stats.commands += 1;
+        let id = CommandId(self.next_id);
+        self.next_id += 1;
+        self.in_flight.push_back(InFlight {
+            id,
+            label: "NOOP".to_owned(),
+            kind: Kind::Probe,
+            shape: ReplyShape::Line,
+            barrier: false,
+            sasl: None,
+            collecting: None,
+        });
     }
 
     /// Tells the engine the server closed the connection. Returns an error if a reply was
@@ -634,8 +661,15 @@ impl Engine {
                 self.decoder.expect_block(BlockKind::Lines);
                 Ok(None)
             }
+            (_, _) if front.kind == Kind::Probe => {
+                self.in_flight.pop_front();
+                Ok(None)
+            }
             (ReplyShape::Message, StatusLine::Ok(status)) => {
-                self.decoder.expect_block(BlockKind::Message);
+                match announced_size(&front.label, &status.text) {
+                    Some(size) => self.decoder.expect_message(size),
+                    None => self.decoder.expect_block(BlockKind::Message),
+                }
                 Ok(Some(Event::MessageStart { id: front.id, status }))
             }
             (_, StatusLine::Ok(status)) => {
@@ -709,7 +743,9 @@ impl Engine {
             Kind::UidlOne => parse_uid_entry(&status.text).map(Reply::UidlOne).ok_or_else(|| {
                 Error::protocol(format!("cannot read the reply to {}: \"{}\"", done.label, status.text))
             }),
-            Kind::Capa | Kind::List | Kind::Uidl | Kind::Message | Kind::User | Kind::Other => Ok(Reply::Ok(status)),
+            Kind::Capa | Kind::List | Kind::Uidl | Kind::Message | Kind::User | Kind::Other | Kind::Probe => {
+                Ok(Reply::Ok(status))
+            }
         }
     }
 
@@ -809,6 +845,17 @@ fn push_parsed<T>(listing: &mut Listing<T>, line: &[u8], parse: fn(&str) -> Opti
         Some(entry) => listing.entries.push(entry),
         None => listing.malformed.push(text.into_owned()),
     }
+}
+
+/// The size a `RETR` reply announces (`+OK 1234 octets`, as in RFC 1939's examples). `TOP`
+/// replies are left alone: their size is the whole message's, not the reply's.
+fn announced_size(label: &str, text: &str) -> Option<u64> {
+    if !label.starts_with("RETR ") {
+        return None;
+    }
+    let mut words = text.split_ascii_whitespace();
+    let size = words.next()?.parse().ok()?;
+    words.next().is_some_and(|w| w.to_ascii_lowercase().starts_with("octet")).then_some(size)
 }
 
 /// The last `<...>` in the greeting, if it looks like an RFC 822 msg-id (it contains `@`).

@@ -644,3 +644,54 @@ fn rejected_access_token_reports_the_servers_reason() {
     assert!(err.to_string().contains("status 401"), "{err}");
     assert!(!err.to_string().contains("tok\u{1}") && !err.to_string().contains("Bearer"));
 }
+
+#[test]
+fn glued_terminator_is_settled_by_a_noop_the_engine_sends_itself() {
+    let mut h = logged_in_with_capa("UIDL\r\nTOP\r\n");
+    let retr = h.send(Command::Retr(n(1)));
+    assert_eq!(h.transmit(), "RETR 1\r\n");
+    // Old Exchange: a message without a final newline, the terminator glued to its last line.
+    h.feed(b"+OK 16 octets\r\nSubject: x\r\n\r\nhi.\r\n").unwrap();
+    assert!(!h.seen.contains(&Seen::Done(retr, Ok(Reply::MessageEnd))), "ended before it was settled");
+    assert_eq!(h.transmit(), "NOOP\r\n", "the engine asks for a reply to settle it");
+    h.feed(b"+OK\r\n").unwrap();
+    assert!(h.seen.contains(&Seen::Data(retr, b"Subject: x\r\n\r\nhi".to_vec())), "{:?}", h.seen);
+    assert_eq!(h.seen.last(), Some(&Seen::Done(retr, Ok(Reply::MessageEnd))), "the NOOP's reply is nobody's");
+    assert_eq!(h.engine.pending(), 0);
+    // The session goes on normally.
+    let stat = h.send(Command::Stat);
+    assert_eq!(h.transmit(), "STAT\r\n");
+    h.feed(b"+OK 0 0\r\n").unwrap();
+    assert!(h.seen.iter().any(|s| matches!(s, Seen::Done(id, Ok(Reply::Stat(_))) if *id == stat)));
+}
+
+#[test]
+fn glued_terminator_before_a_pipelined_reply_needs_no_noop() {
+    let mut h = logged_in_with_capa("PIPELINING\r\nUIDL\r\n");
+    let first = h.send(Command::Retr(n(1)));
+    let second = h.send(Command::Retr(n(2)));
+    assert_eq!(h.transmit(), "RETR 1\r\nRETR 2\r\n");
+    let seen = check_splits(
+        || {
+            let mut h = logged_in_with_capa("PIPELINING\r\nUIDL\r\n");
+            h.send(Command::Retr(n(1)));
+            h.send(Command::Retr(n(2)));
+            h.transmit();
+            h
+        },
+        b"+OK 3 octets\r\none.\r\n+OK 5 octets\r\ntwo\r\n\r\n.\r\n",
+    );
+    assert_eq!(
+        seen,
+        vec![
+            Seen::Start(first),
+            Seen::Data(first, b"one".to_vec()),
+            Seen::Done(first, Ok(Reply::MessageEnd)),
+            Seen::Start(second),
+            Seen::Data(second, b"two\r\n\r\n".to_vec()),
+            Seen::Done(second, Ok(Reply::MessageEnd)),
+        ]
+    );
+    h.feed(b"+OK 3 octets\r\none.\r\n").unwrap();
+    assert_eq!(h.transmit(), "", "another command is in flight: its reply will settle it");
+}

@@ -16,7 +16,10 @@
 //!
 //! Tolerated server quirks: bare LF line endings; stray empty lines before a status line; the
 //! terminator `".\r"` without LF (seen from Cyrus); servers that do not dot-stuff (a line such as
-//! `".x"` is kept as it is, since only `".."` can be a stuffed dot).
+//! `".x"` is kept as it is, since only `".."` can be a stuffed dot); and, when the server
+//! announced the message's size (`+OK 1234 octets`), a terminator glued to the last line of a
+//! message that lacks a final line ending (`text.\r\n`, old Exchange), recognised only at exactly
+//! that size and only once what follows it is a status line (see [`Decoder::expect_message`]).
 
 use memchr::memmem;
 
@@ -89,6 +92,10 @@ pub struct Decoder {
     block_len: u64,
     /// Octets dropped from the current message after it exceeded the limit.
     discarded: u64,
+    /// In a message of announced size, the octet offset where a glued terminator may stand.
+    glue_at: Option<u64>,
+    /// A possible glued terminator is waiting for what follows it (see [`Decoder::glue_waiting`]).
+    glue_waiting: bool,
     finder: memmem::Finder<'static>,
 }
 
@@ -101,6 +108,8 @@ impl Decoder {
             scanned: 0,
             block_len: 0,
             discarded: 0,
+            glue_at: None,
+            glue_waiting: false,
             finder: memmem::Finder::new(b"\n."),
         }
     }
@@ -125,10 +134,30 @@ impl Decoder {
         debug_assert_eq!(self.state, State::Status);
         self.block_len = 0;
         self.discarded = 0;
+        self.glue_at = None;
+        self.glue_waiting = false;
         self.state = match kind {
             BlockKind::Lines => State::List,
             BlockKind::Message => State::DataLineStart,
         };
+    }
+
+    /// Announces a message whose size the server gave in its `+OK` (`+OK 1234 octets`).
+    ///
+    /// Some servers (old Exchange) glue the terminator to the last line of a message that has
+    /// no final line ending: `text.\r\n` instead of `text\r\n.\r\n`. That cannot be told from a
+    /// line ending in a dot, so it is only taken as the end when it stands exactly at the
+    /// announced size *and* what follows is a status line (`+OK`/`-ERR`): the reply to the next
+    /// command. When nothing follows yet, [`Decoder::glue_waiting`] turns true, and the engine
+    /// sends a `NOOP` whose reply settles it. Anything else after it means the dot was data.
+    pub fn expect_message(&mut self, announced_size: u64) {
+        self.expect_block(BlockKind::Message);
+        self.glue_at = Some(announced_size);
+    }
+
+    /// Whether decoding waits on a possible glued terminator with nothing after it yet.
+    pub fn glue_waiting(&self) -> bool {
+        self.glue_waiting
     }
 
     /// Decodes the next frame from `input`.
@@ -233,24 +262,77 @@ impl Decoder {
                     }
                     self.state = State::DataMidLine;
                 }
-                State::DataMidLine => match self.finder.find(&input[pos..]) {
-                    Some(at) => {
-                        pos += at + 1;
-                        self.state = State::DataLineStart;
-                    }
-                    None => {
-                        if input.len() > pos && input[input.len() - 1] == b'\n' {
+                State::DataMidLine => {
+                    // Search no further than a possible glued terminator.
+                    let glue = self.glue_index(pos);
+                    let end = glue.map_or(input.len(), |g| g.min(input.len()));
+                    match self.finder.find(&input[pos..end]) {
+                        Some(at) => {
+                            pos += at + 1;
                             self.state = State::DataLineStart;
                         }
-                        pos = input.len();
-                        break;
+                        None => {
+                            if end > pos && input[end - 1] == b'\n' {
+                                self.state = State::DataLineStart;
+                            }
+                            if end > pos || glue != Some(end) || self.state != State::DataMidLine {
+                                pos = end;
+                                break;
+                            }
+                            if pos > start {
+                                break; // hand out the data before it first
+                            }
+                            return self.at_glue(input, pos);
+                        }
                     }
-                },
+                }
                 State::DataDot => return self.after_dot(input, pos),
                 State::Status | State::List => unreachable!("decode_data outside a message"),
             }
         }
         (pos, self.data(&input[start..pos]))
+    }
+
+    /// Where in `input` the announced size falls, if a glued terminator may still come; `pos` is
+    /// the first octet not yet counted in `block_len`.
+    fn glue_index(&self, pos: usize) -> Option<usize> {
+        let at = self.glue_at?;
+        let here = self.block_len + pos as u64;
+        if self.discarded > 0 || at < here {
+            return None;
+        }
+        usize::try_from(at - here).ok().and_then(|d| pos.checked_add(d))
+    }
+
+    /// At the announced size of a message, in the middle of a line: a glued terminator or data.
+    fn at_glue<'a>(&mut self, input: &'a [u8], pos: usize) -> (usize, Option<Frame<'a>>) {
+        let rest = &input[pos..];
+        let term = if rest.starts_with(b".\r\n") {
+            3
+        } else if rest.starts_with(b".\n") {
+            2
+        } else if b".\r\n".starts_with(rest) {
+            return (pos, None); // too few octets to tell yet
+        } else {
+            0
+        };
+        if term > 0 {
+            let after = &rest[term..];
+            if after.starts_with(b"+OK") || after.starts_with(b"-ERR") {
+                self.glue_at = None;
+                self.glue_waiting = false;
+                self.state = State::Status;
+                return (pos + term, Some(Frame::End { discarded: 0 }));
+            }
+            if b"+OK".starts_with(after) || b"-ERR".starts_with(after) {
+                self.glue_waiting = after.is_empty();
+                return (pos, None);
+            }
+        }
+        // Data follows: the dot belongs to the message.
+        self.glue_at = None;
+        self.glue_waiting = false;
+        self.continue_line(input, pos)
     }
 
     /// Continues after a `.` at the start of a line, `pos` octets into `input`.
@@ -323,6 +405,12 @@ mod tests {
     /// Feeds `chunks` and, after each status line starting with `+OK`, announces the next block
     /// kind from `blocks` (one entry per status line; `None` for single-line replies).
     fn run(chunks: &[&[u8]], blocks: &[Option<BlockKind>], limits: Limits) -> Result<Vec<Owned>> {
+        run_with(chunks, blocks, limits, false)
+    }
+
+    /// Like [`run`]; with `sized`, a message whose `+OK` says `N octets` is announced with
+    /// [`Decoder::expect_message`], as the engine does for `RETR`.
+    fn run_with(chunks: &[&[u8]], blocks: &[Option<BlockKind>], limits: Limits, sized: bool) -> Result<Vec<Owned>> {
         let mut decoder = Decoder::new(limits);
         let mut out: Vec<Owned> = Vec::new();
         let mut replies = blocks.iter();
@@ -340,8 +428,13 @@ mod tests {
                         let l = l.to_vec();
                         let block = replies.next().copied().flatten();
                         if l.starts_with(b"+OK") {
-                            if let Some(kind) = block {
-                                decoder.expect_block(kind);
+                            let announced = std::str::from_utf8(&l[3..])
+                                .ok()
+                                .and_then(|t| t.split_whitespace().next()?.parse::<u64>().ok());
+                            match (block, announced) {
+                                (Some(BlockKind::Message), Some(size)) if sized => decoder.expect_message(size),
+                                (Some(kind), _) => decoder.expect_block(kind),
+                                (None, _) => {}
                             }
                         }
                         out.push(Owned::Line(l));
@@ -365,6 +458,18 @@ mod tests {
     /// Runs `input` whole, split at every boundary, split at every pair of boundaries (for short
     /// inputs), and one byte at a time, and checks every run gives `expected`.
     fn check_all_splits(input: &[u8], blocks: &[Option<BlockKind>], limits: Limits, expected: &Result<Vec<Owned>>) {
+        check_all_splits_with(input, blocks, limits, expected, false);
+    }
+
+    fn check_all_splits_with(
+        input: &[u8],
+        blocks: &[Option<BlockKind>],
+        limits: Limits,
+        expected: &Result<Vec<Owned>>,
+        sized: bool,
+    ) {
+        let run =
+            |chunks: &[&[u8]], blocks: &[Option<BlockKind>], limits: Limits| run_with(chunks, blocks, limits, sized);
         let whole = run(&[input], blocks, limits);
         assert_eq!(&whole, expected, "whole input");
         for cut in 0..=input.len() {
@@ -573,5 +678,72 @@ mod tests {
         let Some(Frame::Data(d)) = frame else { panic!() };
         assert_eq!(d.len(), input.len() - used - 3);
         assert_eq!(d.as_ptr(), input[used..].as_ptr());
+    }
+
+    /// `+OK N octets` for `body`, the body with its terminator glued to the last line, and `after`.
+    fn glued(body: &str, after: &str) -> Vec<u8> {
+        format!("+OK {} octets\r\n{}.\r\n{after}", body.len(), body.replace("\r\n.", "\r\n..")).into_bytes()
+    }
+
+    const MESSAGE_THEN_LINE: &[Option<BlockKind>] = &[Some(BlockKind::Message), None];
+
+    #[test]
+    fn glued_terminator_at_the_announced_size_ends_the_message_when_a_reply_follows() {
+        let body = "Subject: x\r\n\r\n.dotted\r\nno final newline";
+        for next in ["+OK\r\n", "-ERR no such message\r\n"] {
+            let expected = Ok(vec![
+                line(&format!("+OK {} octets", body.len())),
+                Owned::Data(body.as_bytes().to_vec()),
+                Owned::End(0),
+                line(next.trim_end()),
+            ]);
+            check_all_splits_with(&glued(body, next), MESSAGE_THEN_LINE, Limits::default(), &expected, true);
+        }
+    }
+
+    #[test]
+    fn a_line_ending_in_a_dot_at_the_announced_size_is_data_when_more_data_follows() {
+        // The size was wrong (a hint), and the message goes on after "bye.": nothing is cut.
+        let input = b"+OK 10 octets\r\nhello\r\nbye.\r\nmore\r\n.\r\n+OK\r\n";
+        let expected = Ok(vec![
+            line("+OK 10 octets"),
+            Owned::Data(b"hello\r\nbye.\r\nmore\r\n".to_vec()),
+            Owned::End(0),
+            line("+OK"),
+        ]);
+        check_all_splits_with(input, MESSAGE_THEN_LINE, Limits::default(), &expected, true);
+    }
+
+    #[test]
+    fn an_ordinary_message_of_the_announced_size_is_unaffected() {
+        let input = b"+OK 12 octets\r\nhello\r\nbye\r\n.\r\n+OK\r\n";
+        let expected =
+            Ok(vec![line("+OK 12 octets"), Owned::Data(b"hello\r\nbye\r\n".to_vec()), Owned::End(0), line("+OK")]);
+        check_all_splits_with(input, MESSAGE_THEN_LINE, Limits::default(), &expected, true);
+    }
+
+    #[test]
+    fn without_an_announced_size_a_glued_terminator_is_not_guessed() {
+        let input = b"+OK\r\nbye.\r\n+OK\r\n";
+        let got = run(&[input], MESSAGE_THEN_LINE, Limits::default()).unwrap();
+        assert_eq!(got, vec![line("+OK"), Owned::Data(b"bye.\r\n+OK\r\n".to_vec())]);
+    }
+
+    #[test]
+    fn a_glued_terminator_with_nothing_after_it_waits() {
+        let mut decoder = Decoder::new(Limits::default());
+        let input = b"+OK 3 octets\r\nbye.\r\n";
+        let (used, frame) = decoder.decode(input).unwrap();
+        assert_eq!(frame, Some(Frame::Line(b"+OK 3 octets")));
+        decoder.expect_message(3);
+        let (n, frame) = decoder.decode(&input[used..]).unwrap();
+        assert_eq!(frame, Some(Frame::Data(b"bye")));
+        let rest = &input[used + n..];
+        assert_eq!(decoder.decode(rest).unwrap(), (0, None));
+        assert!(decoder.glue_waiting(), "the decoder must say it waits on a possible glued terminator");
+        let more = [rest, b"+OK\r\n"].concat();
+        assert_eq!(decoder.decode(&more).unwrap(), (3, Some(Frame::End { discarded: 0 })));
+        assert!(!decoder.glue_waiting());
+        assert_eq!(decoder.decode(&more[3..]).unwrap(), (5, Some(Frame::Line(b"+OK"))));
     }
 }
