@@ -208,16 +208,8 @@ async fn server_without_capa_gets_one_command_at_a_time() {
 #[tokio::test]
 async fn wrong_password_then_server_hangs_up() {
     // AOL-style: the server closes the connection after a failed login.
-    let script = vec![
-        send("+OK ready\r\n"),
-        Expect("CAPA"),
-        send("-ERR\r\n"),
-        Expect("USER"),
-        send("+OK\r\n"),
-        Expect("PASS"),
-        send("-ERR [AUTH] invalid credentials\r\n"),
-        Close,
-    ];
+    let mut script = fake::login_steps_answering_pass("-ERR [AUTH] invalid credentials\r\n");
+    script.push(Close);
     let (port, _server) = fake::serve(script).await;
     let mut client = native::connect("127.0.0.1", port, config(5000)).await.unwrap();
     let options = LoginOptions { method: AuthMethod::UserPass, allow_cleartext: true };

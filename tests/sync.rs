@@ -123,19 +123,8 @@ async fn another_accounts_state_is_refused() {
 
 /// A scripted server without UIDL (or with a broken one), answered one command at a time.
 fn scripted(uidl: &str, tops: &[&str], retrs: &[&str]) -> Vec<fake::Step> {
-    let mut script = vec![
-        send("+OK ready\r\n"),
-        Expect("CAPA"),
-        send("-ERR no CAPA here\r\n"),
-        Expect("USER"),
-        send("+OK\r\n"),
-        Expect("PASS"),
-        send("+OK\r\n"),
-        Expect("LIST"),
-        send("+OK\r\n1 40\r\n2 40\r\n3 40\r\n.\r\n"),
-        Expect("UIDL"),
-        send(uidl),
-    ];
+    let mut script = fake::login_steps();
+    script.extend([Expect("LIST"), send("+OK\r\n1 40\r\n2 40\r\n3 40\r\n.\r\n"), Expect("UIDL"), send(uidl)]);
     for top in tops {
         script.extend([Expect("TOP"), send(top)]);
     }
@@ -232,25 +221,9 @@ async fn watch_picks_up_mail_delivered_while_it_runs() {
 #[tokio::test]
 async fn watch_backs_off_on_in_use_and_stops_on_a_wrong_password() {
     // The mailbox is locked by another session for the first login.
-    let script = vec![
-        send("+OK ready\r\n"),
-        Expect("CAPA"),
-        send("-ERR\r\n"),
-        Expect("USER"),
-        send("+OK\r\n"),
-        Expect("PASS"),
-        send("-ERR [IN-USE] mailbox locked by another session\r\n"),
-    ];
+    let script = fake::login_steps_answering_pass("-ERR [IN-USE] mailbox locked by another session\r\n");
     let (locked, _s1) = fake::serve(script).await;
-    let script = vec![
-        send("+OK ready\r\n"),
-        Expect("CAPA"),
-        send("-ERR\r\n"),
-        Expect("USER"),
-        send("+OK\r\n"),
-        Expect("PASS"),
-        send("-ERR [AUTH] wrong password\r\n"),
-    ];
+    let script = fake::login_steps_answering_pass("-ERR [AUTH] wrong password\r\n");
     let (wrong, _s2) = fake::serve(script).await;
     let ports = [locked, wrong];
     let attempts = Rc::new(Cell::new(0usize));

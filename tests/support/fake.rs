@@ -74,8 +74,13 @@ pub async fn serve(script: Vec<Step>) -> (u16, JoinHandle<Vec<String>>) {
     (port, handle)
 }
 
-/// The steps of a USER/PASS login on a server without CAPA.
+/// The steps of a USER/PASS login as alice on a server without CAPA.
 pub fn login_steps() -> Vec<Step> {
+    login_steps_answering_pass("+OK logged in\r\n")
+}
+
+/// Like [`login_steps`], with `reply` as the server's answer to PASS (a refusal, say).
+pub fn login_steps_answering_pass(reply: &str) -> Vec<Step> {
     vec![
         send("+OK fake server ready\r\n"),
         Expect("CAPA"),
@@ -83,6 +88,6 @@ pub fn login_steps() -> Vec<Step> {
         Expect("USER alice"),
         send("+OK\r\n"),
         Expect("PASS "),
-        send("+OK logged in\r\n"),
+        send(reply),
     ]
 }
