@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { buildInfo, connect } from '../src/node.js';
-import { deliver, repo, sampleMail, startStack } from './helpers.js';
+import { deliver, repo, sampleMail, stallingServer, startStack } from './helpers.js';
 
 const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(pkgDir, 'bin', 'pop3.js');
@@ -611,49 +611,6 @@ describe('pop3 CLI fetch --delete (destructive, own stack)', () => {
     assert.ok(Date.now() - started < 10000);
   });
 });
-
-/** A minimal POP3 server that stalls in the middle of RETR 2 and records every command. */
-function stallingServer() {
-  const commands = [];
-  let onStall = () => {};
-  const stalled = new Promise((resolve) => { onStall = resolve; });
-  let closed = () => {};
-  const connectionClosed = new Promise((resolve) => { closed = resolve; });
-  const server = net.createServer((socket) => {
-    socket.write('+OK fake POP3 ready\r\n');
-    let buffer = '';
-    socket.on('close', () => closed());
-    socket.on('error', () => {});
-    socket.on('data', (data) => {
-      buffer += data.toString('latin1');
-      let nl;
-      while ((nl = buffer.indexOf('\r\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 2);
-        const [verb, arg] = line.split(' ');
-        commands.push(verb.toUpperCase() === 'PASS' ? 'PASS' : line);
-        switch (verb.toUpperCase()) {
-          case 'CAPA': socket.write('+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n'); break;
-          case 'USER': case 'PASS': case 'NOOP': case 'DELE': case 'RSET': socket.write('+OK\r\n'); break;
-          case 'STAT': socket.write('+OK 2 2000\r\n'); break;
-          case 'LIST': socket.write('+OK\r\n1 40\r\n2 1960\r\n.\r\n'); break;
-          case 'UIDL': socket.write('+OK\r\n1 uid-1\r\n2 uid-2\r\n.\r\n'); break;
-          case 'RETR':
-            if (arg === '1') socket.write('+OK\r\nSubject: one\r\n\r\nbody one\r\n.\r\n');
-            else { socket.write('+OK\r\nSubject: two\r\n\r\nthe rest never comes'); onStall(); }
-            break;
-          case 'QUIT': socket.end('+OK bye\r\n'); break;
-          default: socket.write('-ERR unknown command\r\n');
-        }
-      }
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({
-      port: server.address().port, commands, stalled, connectionClosed, close: () => new Promise((r) => server.close(r)),
-    }));
-  });
-}
 
 /** A free loopback port (free a moment ago). */
 function freePort() {

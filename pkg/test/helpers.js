@@ -1,7 +1,9 @@
-// Test helpers: real servers from tests/support/mailstack.py, and sample mail.
+// Test helpers: real servers from tests/support/mailstack.py, sample mail, and a scripted
+// server for the one misbehaviour real servers do not show (stalling mid-message).
 
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,4 +44,47 @@ export function sampleMail(largeMb = 1) {
 /** Delivers files into a running stack's maildir. */
 export function deliver(maildir, files) {
   execFileSync('python3', [join(repo, 'tests/support/mailstack.py'), 'deliver', '--maildir', maildir, ...files], { stdio: 'ignore' });
+}
+
+/** A minimal POP3 server that stalls in the middle of RETR 2 and records every command. */
+export function stallingServer() {
+  const commands = [];
+  let onStall = () => {};
+  const stalled = new Promise((resolve) => { onStall = resolve; });
+  let closed = () => {};
+  const connectionClosed = new Promise((resolve) => { closed = resolve; });
+  const server = net.createServer((socket) => {
+    socket.write('+OK fake POP3 ready\r\n');
+    let buffer = '';
+    socket.on('close', () => closed());
+    socket.on('error', () => {});
+    socket.on('data', (data) => {
+      buffer += data.toString('latin1');
+      let nl;
+      while ((nl = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 2);
+        const [verb, arg] = line.split(' ');
+        commands.push(verb.toUpperCase() === 'PASS' ? 'PASS' : line);
+        switch (verb.toUpperCase()) {
+          case 'CAPA': socket.write('+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n'); break;
+          case 'USER': case 'PASS': case 'NOOP': case 'DELE': case 'RSET': socket.write('+OK\r\n'); break;
+          case 'STAT': socket.write('+OK 2 2000\r\n'); break;
+          case 'LIST': socket.write('+OK\r\n1 40\r\n2 1960\r\n.\r\n'); break;
+          case 'UIDL': socket.write('+OK\r\n1 uid-1\r\n2 uid-2\r\n.\r\n'); break;
+          case 'RETR':
+            if (arg === '1') socket.write('+OK\r\nSubject: one\r\n\r\nbody one\r\n.\r\n');
+            else { socket.write('+OK\r\nSubject: two\r\n\r\nthe rest never comes'); onStall(); }
+            break;
+          case 'QUIT': socket.end('+OK bye\r\n'); break;
+          default: socket.write('-ERR unknown command\r\n');
+        }
+      }
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve({
+      port: server.address().port, commands, stalled, connectionClosed, close: () => new Promise((r) => server.close(r)),
+    }));
+  });
 }

@@ -6,12 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
 import { Pop3Error, checkSyncState, connect, newSyncState, watch } from '../src/node.js';
-import { deliver, repo, startStack } from './helpers.js';
+import { deliver, repo, stallingServer, startStack } from './helpers.js';
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
 const DAY_MS = 86_400_000;
@@ -273,35 +272,9 @@ describe('client.sync against Dovecot', () => {
 
 describe('client.sync aborted (stalling server)', () => {
   test('aborting mid-message rejects with aborted, closes the connection without QUIT, records only what was saved', async () => {
-    const commands = [];
-    let closed;
-    const connectionClosed = new Promise((resolve) => { closed = resolve; });
-    const server = net.createServer((socket) => {
-      socket.write('+OK stalling server\r\n');
-      socket.on('close', () => closed());
-      socket.on('error', () => {});
-      let buffer = '';
-      socket.on('data', (data) => {
-        buffer += data.toString('latin1');
-        let nl;
-        while ((nl = buffer.indexOf('\r\n')) >= 0) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 2);
-          commands.push(line);
-          const [verb, arg] = line.toUpperCase().split(' ');
-          if (verb === 'CAPA') socket.write('+OK\r\nUSER\r\nUIDL\r\n.\r\n');
-          else if (verb === 'USER' || verb === 'PASS') socket.write('+OK\r\n');
-          else if (verb === 'LIST') socket.write('+OK\r\n1 30\r\n2 60\r\n.\r\n');
-          else if (verb === 'UIDL') socket.write('+OK\r\n1 uid-1\r\n2 uid-2\r\n.\r\n');
-          else if (verb === 'RETR' && arg === '1') socket.write('+OK\r\nSubject: one\r\n\r\nbody one\r\n.\r\n');
-          else if (verb === 'RETR') socket.write('+OK\r\nSubject: two\r\n\r\nthe rest never comes');
-          else socket.write('-ERR not here\r\n');
-        }
-      });
-    });
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port, commands, connectionClosed, close } = await stallingServer();
     try {
-      const client = await connect({ host: '127.0.0.1', port: server.address().port });
+      const client = await connect({ host: '127.0.0.1', port });
       await client.login('u', 'p', { mechanism: 'user', allowCleartext: true });
       const sink = memorySink();
       const controller = new AbortController();
@@ -313,7 +286,7 @@ describe('client.sync aborted (stalling server)', () => {
       assert.deepEqual(Object.keys(sink.lastState.messages), ['uid-1']);
       assert.ok(!commands.some((c) => /^(DELE|QUIT)/i.test(c)), commands.join(', '));
     } finally {
-      server.close();
+      close();
     }
   });
 });
