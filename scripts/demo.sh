@@ -102,10 +102,8 @@ fi
 # The browser entry (pkg/src/index.js) names the directory of the module it loads.
 wasm_dir=$(sed -n "s#^import init.* from '\.\./\([A-Za-z0-9_-]*\)/pop3_wasm\.js';.*#\1#p" pkg/src/index.js | head -1)
 [ -n "$wasm_dir" ] || die "cannot tell which wasm module pkg/src/index.js loads"
-features=full-encoding
-if sed -n '/^\[features\]/,/^\[/p' Cargo.toml | grep -q '^tls = '; then
-  features=full-encoding,tls
-fi
+# TLS inside the module (the page shows an end-to-end TLS session) and legacy CJK charsets.
+features=full-encoding,tls
 cache=target/demo/wasm
 [ "$(cat "$cache/features" 2>/dev/null)" = "$features" ] || rm -f "$cache"/pop3_wasm*
 mkdir -p target/demo
@@ -250,8 +248,7 @@ fi
 
 # The page reads this file to pre-fill its form. It exists only in this throwaway directory;
 # the page itself never stores a password. "/..." = the page's own host and port.
-tls_default=none
-case "$features" in *tls*) tls_default=starttls ;; esac
+tls_default=starttls
 python3 -c '
 import json, sys
 out, password, tls, ca = sys.argv[1:]

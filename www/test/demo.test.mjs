@@ -89,17 +89,16 @@ describe('demo mail reader', { timeout: 1_200_000 }, () => {
     assert.equal(await page.inputValue('#proxy'), info.ws_url);
     assert.equal(await page.getAttribute('#user', 'autocomplete'), 'username');
     assert.equal(await page.getAttribute('#password', 'autocomplete'), 'current-password');
-    const tlsBuild = info.features.includes('tls');
-    assert.equal(await page.isDisabled('#tls'), !tlsBuild, 'TLS options only with TLS in the wasm build');
-    assert.equal(await page.inputValue('#tls'), tlsBuild ? 'starttls' : 'none');
+    assert.ok(info.features.includes('tls'), 'the demo stack builds the module with TLS inside');
+    assert.equal(await page.isDisabled('#tls'), false, 'TLS options with TLS in the wasm build');
+    assert.equal(await page.inputValue('#tls'), 'starttls');
     assert.equal(await page.evaluate(() => document.documentElement.dataset.parser), 'worker');
     await page.screenshot({ path: screenshotPath('login.png') });
     await page.click('#connect');
     await page.waitForSelector('#list[data-state=ready]', { timeout: 30_000 });
     assert.equal(await page.inputValue('#password'), '', 'the password field is cleared after login');
     const badge = squash(await page.textContent('#security'));
-    if (info.features.includes('tls')) assert.equal(badge, 'TLS 1.3 end to end');
-    else assert.equal(badge, 'Not encrypted end to end');
+    assert.equal(badge, 'TLS 1.3 end to end');
   });
 
   test('lists every message, newest first', async () => {
@@ -237,8 +236,7 @@ describe('demo mail reader', { timeout: 1_200_000 }, () => {
 
   // Regression: a large message over TLS inside the wasm module failed with "TLS read failed"
   // when TlsStream::pull() fed rustls more ciphertext while its buffer of decrypted data was full.
-  test('a 5 MiB message over STARTTLS (end to end)', async (t) => {
-    if (!info.features.includes('tls')) { t.skip('no TLS in this build'); return; }
+  test('a 5 MiB message over STARTTLS (end to end)', async () => {
     const p = await context.newPage();
     try {
       await login(p, info.url);
@@ -395,8 +393,7 @@ describe('demo mail reader', { timeout: 1_200_000 }, () => {
     await page.screenshot({ path: screenshotPath('error-auth.png') });
   });
 
-  test('TLS: implicit (POP3S), none, an unknown CA, a wrong server name', async (t) => {
-    if (!info.features.includes('tls')) { t.skip('this wasm build has no TLS'); return; }
+  test('TLS: implicit (POP3S), none, an unknown CA, a wrong server name', async () => {
     const fresh = async () => {
       await page.goto(info.url);
       await page.waitForFunction(() => document.getElementById('password').value !== '');
