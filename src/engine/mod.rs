@@ -201,7 +201,10 @@ enum Kind {
     ListOne,
     Uidl,
     UidlOne,
-    Message,
+    /// `RETR`: a message, whose size the `+OK` may announce.
+    Retr,
+    /// `TOP`: headers and some lines.
+    Top,
     Quit,
     Other,
     /// A `NOOP` the engine sent itself to settle a possible glued terminator; its reply is
@@ -222,7 +225,8 @@ impl Kind {
             Command::List(Some(_)) => Kind::ListOne,
             Command::Uidl(None) => Kind::Uidl,
             Command::Uidl(Some(_)) => Kind::UidlOne,
-            Command::Retr(_) | Command::Top(..) => Kind::Message,
+            Command::Retr(_) => Kind::Retr,
+            Command::Top(..) => Kind::Top,
             Command::Quit => Kind::Quit,
             _ => Kind::Other,
         }
@@ -412,8 +416,7 @@ impl Engine {
     }
 
     fn enqueue(&mut self, command: Command, sasl: Option<Sasl>) -> CommandId {
-        let id = CommandId(self.next_id);
-        self.next_id += 1;
+        let id = self.new_command_id();
         self.queued.push_back(Queued { id, command, sasl });
         id
     }
@@ -484,18 +487,9 @@ impl Engine {
                 break;
             }
             let Queued { id, command, sasl } = self.queued.pop_front().expect("front exists");
-            command.encode_into(&mut self.outbox);
-            self.stats.commands += 1;
+            let kind = Kind::of(&command);
+            self.put_on_wire(id, &command, kind, sasl);
             sent_any = true;
-            self.in_flight.push_back(InFlight {
-                id,
-                label: command.to_string(),
-                kind: Kind::of(&command),
-                shape: command.reply_shape(),
-                barrier: command.is_barrier(),
-                sasl,
-                collecting: None,
-            });
         }
         if sent_any && !was_waiting {
             self.stats.round_trips += 1;
@@ -569,17 +563,27 @@ impl Engine {
         if !self.decoder.glue_waiting() || self.in_flight.len() != 1 || self.state != State::Transaction {
             return;
         }
-        Command::Noop.encode_into(&mut self.outbox);
-        self.stats.commands += 1;
+        let id = self.new_command_id();
+        self.put_on_wire(id, &Command::Noop, Kind::Probe, None);
+    }
+
+    fn new_command_id(&mut self) -> CommandId {
         let id = CommandId(self.next_id);
         self.next_id += 1;
+        id
+    }
+
+    /// Writes `command` to the outbox and records it as in flight.
+    fn put_on_wire(&mut self, id: CommandId, command: &Command, kind: Kind, sasl: Option<Sasl>) {
+        command.encode_into(&mut self.outbox);
+        self.stats.commands += 1;
         self.in_flight.push_back(InFlight {
             id,
-            label: "NOOP".to_owned(),
-            kind: Kind::Probe,
-            shape: ReplyShape::Line,
-            barrier: false,
-            sasl: None,
+            label: command.to_string(),
+            kind,
+            shape: command.reply_shape(),
+            barrier: command.is_barrier(),
+            sasl,
             collecting: None,
         });
     }
@@ -666,7 +670,7 @@ impl Engine {
                 Ok(None)
             }
             (ReplyShape::Message, StatusLine::Ok(status)) => {
-                match announced_size(&front.label, &status.text) {
+                match announced_size(front.kind, &status.text) {
                     Some(size) => self.decoder.expect_message(size),
                     None => self.decoder.expect_block(BlockKind::Message),
                 }
@@ -743,7 +747,7 @@ impl Engine {
             Kind::UidlOne => parse_uid_entry(&status.text).map(Reply::UidlOne).ok_or_else(|| {
                 Error::protocol(format!("cannot read the reply to {}: \"{}\"", done.label, status.text))
             }),
-            Kind::Capa | Kind::List | Kind::Uidl | Kind::Message | Kind::User | Kind::Other | Kind::Probe => {
+            Kind::Capa | Kind::List | Kind::Uidl | Kind::Retr | Kind::Top | Kind::User | Kind::Other | Kind::Probe => {
                 Ok(Reply::Ok(status))
             }
         }
@@ -849,8 +853,8 @@ fn push_parsed<T>(listing: &mut Listing<T>, line: &[u8], parse: fn(&str) -> Opti
 
 /// The size a `RETR` reply announces (`+OK 1234 octets`, as in RFC 1939's examples). `TOP`
 /// replies are left alone: their size is the whole message's, not the reply's.
-fn announced_size(label: &str, text: &str) -> Option<u64> {
-    if !label.starts_with("RETR ") {
+fn announced_size(kind: Kind, text: &str) -> Option<u64> {
+    if kind != Kind::Retr {
         return None;
     }
     let mut words = text.split_ascii_whitespace();
