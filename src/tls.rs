@@ -106,7 +106,8 @@ impl TlsOptions {
     }
 }
 
-/// The server signature algorithms ring verifies (the same set as rustls' ring provider).
+/// The server signature algorithms ring verifies: the same set as rustls' ring provider, whose
+/// own copy is private and reachable only through `default_provider()` (see `client_config`).
 static SIGNATURE_ALGORITHMS: WebPkiSupportedAlgorithms = {
     use webpki::ring as alg;
     WebPkiSupportedAlgorithms {
