@@ -4,8 +4,8 @@
 #
 #   scripts/demo.sh [--port N] [--pop3-port N] [--host ADDR] [--smoke] [more options]
 #
-# It builds the wasm package (with full-encoding: the sample has ISO-2022-JP mail; and with TLS
-# inside the module when the crate has it) unless the build is newer than the sources, stages
+# It builds the wasm package (with TLS inside the module) unless the build is newer than the
+# sources, stages
 # the page, generates the sample mailbox, starts Dovecot with STLS and POP3S
 # (tests/support/mailstack.py --tls) and websockify (serving the page and relaying WebSockets
 # on the same port: ?token=pop3 to POP3, ?token=pop3s to POP3S), prints the address to open,
@@ -102,8 +102,9 @@ fi
 # The browser entry (pkg/src/index.js) names the directory of the module it loads.
 wasm_dir=$(sed -n "s#^import init.* from '\.\./\([A-Za-z0-9_-]*\)/pop3_wasm\.js';.*#\1#p" pkg/src/index.js | head -1)
 [ -n "$wasm_dir" ] || die "cannot tell which wasm module pkg/src/index.js loads"
-# TLS inside the module (the page shows an end-to-end TLS session) and legacy CJK charsets.
-features=full-encoding,tls
+# TLS inside the module (the page shows an end-to-end TLS session). Legacy CJK charsets (the
+# sample has ISO-2022-JP mail) are decoded by the browser's TextDecoder, as in the npm builds.
+features=tls
 cache=target/demo/wasm
 [ "$(cat "$cache/features" 2>/dev/null)" = "$features" ] || rm -f "$cache"/pop3_wasm*
 mkdir -p target/demo
@@ -124,7 +125,7 @@ stale() {
       const m = await import('$root/$cache/pop3_wasm.js');
       m.initSync({ module: readFileSync('$root/$cache/pop3_wasm_bg.wasm') });
       const info = m.buildInfo();
-      if (!info.fullEncoding || info.tls !== '$features'.includes('tls')) {
+      if (!info.hostCharsets || info.tls !== '$features'.includes('tls')) {
         console.error('demo: the wasm build does not have the features $features; run the demo again');
         process.exit(1);
       }

@@ -18,8 +18,11 @@
 //! - Message-IDs and Content-IDs are given without angle brackets.
 //!
 //! Without the `full-encoding` feature, mail-parser cannot decode the multi-byte legacy
-//! charsets (ISO-2022-JP, Shift_JIS, EUC-JP, EUC-KR, GB2312/GBK/GB18030, Big5): such text
-//! comes out as raw escape sequences or U+FFFD replacement characters.
+//! charsets (ISO-2022-JP, Shift_JIS, EUC-JP, EUC-KR, GB2312/GBK/GB18030, Big5, and a few
+//! single-byte ones it implements with the same library). In WebAssembly the host's
+//! `TextDecoder` (browsers, Node, Deno and workerd all implement the WHATWG encodings) decodes
+//! them instead, in bodies, RFC 2047 words and RFC 2231 parameters, at no cost in module size.
+//! Natively, such text comes out as raw escape sequences or U+FFFD replacement characters.
 
 use std::borrow::Cow;
 
@@ -437,26 +440,164 @@ fn body_string(part: &MessagePart<'_>, buf: &[u8]) -> String {
     };
     let charset = part.content_type().and_then(|ct| ct.attribute("charset")).map(str::trim).filter(|c| !c.is_empty());
     let undecoded = part.is_encoding_problem && declared_encoding(part) != Encoding::None;
-    if !undecoded && (charset.is_some() || !text.contains('\u{FFFD}')) {
+    let host_charset = charset.is_some_and(host_decodes);
+    if !undecoded && !host_charset && (charset.is_some() || !text.contains('\u{FFFD}')) {
         return text.to_owned();
     }
     let bytes = part_bytes(part, buf);
     if let Some(charset) = charset {
         // UTF-8 (and unknown names) have no decoder in mail-parser's table.
-        return match charset_decoder(charset.as_bytes()) {
-            Some(decode) => decode(&bytes),
-            None => String::from_utf8_lossy(&bytes).into_owned(),
-        };
+        return decode_charset(charset, &bytes).unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
     }
     if let Ok(s) = std::str::from_utf8(&bytes) {
         return s.to_owned();
     }
     if matches!(part.body, PartType::Html(_)) {
-        if let Some(decode) = meta_charset(&bytes).and_then(|c| charset_decoder(c.as_bytes())) {
-            return decode(&bytes);
+        if let Some(text) = meta_charset(&bytes).and_then(|c| decode_charset(&c, &bytes)) {
+            return text;
         }
     }
     windows_1252(&bytes)
+}
+
+/// `bytes` decoded from `charset` by the host or by mail-parser; `None` when neither knows
+/// the name.
+fn decode_charset(charset: &str, bytes: &[u8]) -> Option<String> {
+    host_decode(charset, bytes).or_else(|| charset_decoder(charset.as_bytes()).map(|decode| decode(bytes)))
+}
+
+// ---- charsets the host decodes ----------------------------------------------------------
+
+/// Whether this build leaves some charsets to the host (WebAssembly without `full-encoding`).
+const HOST_DECODING: bool = cfg!(all(target_arch = "wasm32", not(feature = "full-encoding")));
+
+/// The charset labels (lower-case, `-` as `_`, as mail-parser matches them) that mail-parser
+/// reads as UTF-8 without its `full_encoding` feature: the WHATWG labels of the encodings it
+/// implements with encoding_rs. The `replacement` labels (ISO-2022-KR, HZ) are left out: a
+/// TextDecoder turns their text into a single U+FFFD.
+#[cfg(all(target_arch = "wasm32", not(feature = "full-encoding")))]
+const HOST_CHARSETS: &[&str] = &[
+    "866",
+    "big5",
+    "big5_hkscs",
+    "chinese",
+    "cn_big5",
+    "cp866",
+    "cp936",
+    "csbig5",
+    "cseuckr",
+    "cseucpkdfmtjapanese",
+    "csgb18030",
+    "csgb2312",
+    "csgbk",
+    "csibm866",
+    "csiso2022jp",
+    "csiso58gb231280",
+    "csksc56011987",
+    "csshiftjis",
+    "cswindows874",
+    "dos_874",
+    "euc_jp",
+    "euc_kr",
+    "extended_unix_code_packed_format_for_japanese",
+    "gb18030",
+    "gb2312",
+    "gb_2312",
+    "gb_2312_80",
+    "gbk",
+    "ibm866",
+    "iso_2022_jp",
+    "iso_ir_149",
+    "iso_ir_58",
+    "korean",
+    "ks_c_5601_1987",
+    "ks_c_5601_1989",
+    "ksc5601",
+    "ksc_5601",
+    "ms932",
+    "ms936",
+    "ms_kanji",
+    "shift_jis",
+    "sjis",
+    "windows_31j",
+    "windows_874",
+    "windows_936",
+    "windows_949",
+    "x_euc_jp",
+    "x_gbk",
+    "x_mac_cyrillic",
+    "x_mac_ukrainian",
+    "x_sjis",
+    "x_user_defined",
+    "x_x_big5",
+];
+
+/// Whether `charset` is one that [`host_decode`] handles.
+fn host_decodes(charset: &str) -> bool {
+    #[cfg(all(target_arch = "wasm32", not(feature = "full-encoding")))]
+    {
+        let label = charset.trim().to_ascii_lowercase().replace('-', "_");
+        HOST_CHARSETS.contains(&label.as_str())
+    }
+    #[cfg(not(all(target_arch = "wasm32", not(feature = "full-encoding"))))]
+    {
+        let _ = charset;
+        false
+    }
+}
+
+/// Decodes `bytes` with the host's TextDecoder when `charset` is one mail-parser cannot
+/// decode in this build and the host knows it.
+fn host_decode(charset: &str, bytes: &[u8]) -> Option<String> {
+    if !host_decodes(charset) {
+        return None;
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::wasm::host_text_decode(charset.trim(), bytes)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = bytes;
+        None
+    }
+}
+
+/// Rewrites the RFC 2047 words of `value` whose charset [`host_decode`] handles as UTF-8 words,
+/// which mail-parser's field parsers decode; `None` when there is none. Words keep their place,
+/// so quoting, address syntax and the whitespace rules between adjacent words are unchanged.
+fn host_encoded_words(value: &[u8], decode: impl Fn(&str, &[u8]) -> Option<String>) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&value[from..], b"=?").map(|i| from + i) {
+        from = at + 2;
+        // =?charset[*language]?B|Q?text?=
+        let Some(cs_len) = value[from..].iter().take(64).position(|&b| b == b'?') else { continue };
+        let Ok(label) = std::str::from_utf8(&value[from..from + cs_len]) else { continue };
+        let charset = label.split('*').next().unwrap_or_default();
+        let (Some(&kind), Some(b'?')) = (value.get(from + cs_len + 1), value.get(from + cs_len + 2)) else { continue };
+        let mut stream = MessageStream::new(value);
+        stream.skip_bytes(from + cs_len + 3);
+        let bytes = match kind {
+            b'B' | b'b' => stream.decode_base64_word(),
+            b'Q' | b'q' => stream.decode_quoted_printable_word(),
+            _ => None,
+        };
+        let Some(text) = bytes.and_then(|bytes| decode(charset, &bytes)) else { continue };
+        let end = stream.offset();
+        let buf = out.get_or_insert_with(Vec::new);
+        buf.extend_from_slice(&value[copied..at]);
+        buf.extend_from_slice(b"=?UTF-8?B?");
+        buf.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(text).as_bytes());
+        buf.extend_from_slice(b"?=");
+        copied = end;
+        from = end;
+    }
+    let mut buf = out?;
+    buf.extend_from_slice(&value[copied..]);
+    Some(buf)
 }
 
 /// The charset named by an HTML `<meta>` tag in the first kilobyte, if any.
@@ -520,6 +661,11 @@ fn reparse(value: &[u8], parse: FieldParser) -> HeaderValue<'static> {
     }
     if !owned.as_deref().unwrap_or(value).ends_with(b"\n") {
         owned.get_or_insert_with(|| value.to_vec()).push(b'\n');
+    }
+    if HOST_DECODING {
+        if let Some(rewritten) = host_encoded_words(owned.as_deref().unwrap_or(value), host_decode) {
+            owned = Some(rewritten);
+        }
     }
     let bytes = owned.as_deref().unwrap_or(value);
     parse(&mut MessageStream::new(bytes)).into_owned()
@@ -686,8 +832,8 @@ fn decode_extended(segments: &[(u32, bool, Vec<u8>)]) -> Option<String> {
             octets.extend_from_slice(val);
         }
     }
-    let text = match charset.as_deref().and_then(|c| charset_decoder(c.as_bytes())) {
-        Some(decode) => decode(&octets),
+    let text = match charset.as_deref().and_then(|c| decode_charset(c, &octets)) {
+        Some(text) => text,
         None => match String::from_utf8(octets) {
             Ok(s) => s,
             Err(e) => windows_1252(e.as_bytes()),
@@ -800,6 +946,33 @@ mod tests {
         --XX\r\nContent-Type: text/plain\r\n\r\nbody\r\n\
         --XX\r\nContent-Type: application/octet-stream; name=a.bin\r\n\
         Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--XX--\r\n";
+
+    /// A stand-in for the host's TextDecoder: knows only `x-upper`, which upper-cases ASCII.
+    fn upper(charset: &str, bytes: &[u8]) -> Option<String> {
+        charset.eq_ignore_ascii_case("x-upper").then(|| String::from_utf8_lossy(bytes).to_ascii_uppercase())
+    }
+
+    #[test]
+    fn host_charset_words_become_utf8_words_in_place() {
+        let rewrite = |v: &str| host_encoded_words(v.as_bytes(), upper).map(|b| String::from_utf8(b).unwrap());
+        // B and Q words, a language tag, folding inside a word, other words and text untouched.
+        assert_eq!(
+            rewrite("\"=?x-upper?B?YWJj?=\" <a@b>, =?utf-8?Q?caf=C3=A9?= =?X-UPPER*en?q?d_e?=\r\n").as_deref(),
+            Some("\"=?UTF-8?B?QUJD?=\" <a@b>, =?utf-8?Q?caf=C3=A9?= =?UTF-8?B?RCBF?=\r\n")
+        );
+        assert_eq!(rewrite("=?x-upper?B?YW\r\n Jj?= tail").as_deref(), Some("=?UTF-8?B?QUJD?= tail"));
+        // Nothing to rewrite: unknown charsets, broken words, plain text.
+        for v in ["=?iso-8859-1?Q?caf=E9?=", "=?x-upper?X?abc?=", "=?x-upper?B?YWJj", "=?x-upper", "plain =? text", ""]
+        {
+            assert_eq!(rewrite(v), None, "{v:?}");
+        }
+        // The rewritten value reads back through mail-parser's own RFC 2047 decoding.
+        let value = host_encoded_words(b"=?x-upper?Q?hello?= =?x-upper?B?d29ybGQ=?=\n", upper).unwrap();
+        match MessageStream::new(&value).parse_unstructured() {
+            HeaderValue::Text(t) => assert_eq!(t.trim(), "HELLOWORLD"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn empty_input_is_an_error() {

@@ -78,7 +78,7 @@ async function initLogin() {
   tlsSelect.addEventListener('change', tlsChanged);
   tlsChanged();
   parserReady.then((p) => {
-    $('build-info').textContent = `pop3-wasm ${build.version} · ${build.fullEncoding ? 'all charsets' : 'common charsets'}`
+    $('build-info').textContent = `pop3-wasm ${build.version} · ${build.fullEncoding || build.hostCharsets ? 'all charsets' : 'common charsets'}`
       + ` · TLS in wasm: ${build.tls ? 'yes' : 'no'} · parsing ${p.mode === 'worker' ? 'in a Web Worker' : 'on the main thread'}`;
     document.documentElement.dataset.parser = p.mode;
   });

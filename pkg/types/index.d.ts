@@ -298,8 +298,17 @@ export declare function parseMessage(raw: Uint8Array | ArrayBuffer): ParsedMessa
 /** The decoded bytes of attachment `index` of a parsed message, or null. */
 export declare function attachmentContent(raw: Uint8Array | ArrayBuffer, index: number): Uint8Array | null;
 
-/** What this build of the wasm module contains. */
-export declare function buildInfo(): { version: string; fullEncoding: boolean; htmlText: boolean; tls: boolean };
+/**
+ * What this build of the wasm module contains. `fullEncoding`: the legacy CJK charsets are
+ * compiled in; `hostCharsets`: they are decoded by the host's `TextDecoder` instead (the npm builds).
+ */
+export declare function buildInfo(): {
+  version: string;
+  fullEncoding: boolean;
+  hostCharsets: boolean;
+  htmlText: boolean;
+  tls: boolean;
+};
 
 /** The record of a mailbox's saved messages: small, versioned JSON; persist it as it is. */
 export interface SyncState {

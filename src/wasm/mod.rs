@@ -1023,18 +1023,42 @@ async fn wasm_tls(
     ))
 }
 
-/// Whether this build includes the legacy CJK character sets (the `full-encoding` feature).
+/// What this build contains: `fullEncoding` when the legacy CJK character sets are compiled in
+/// (the `full-encoding` feature), `hostCharsets` when they are left to the host's TextDecoder.
 #[wasm_bindgen(js_name = buildInfo)]
 pub fn build_info() -> JsValue {
     object(&[
         ("version", env!("CARGO_PKG_VERSION").into()),
         ("fullEncoding", cfg!(feature = "full-encoding").into()),
+        ("hostCharsets", (!cfg!(feature = "full-encoding")).into()),
         ("htmlText", cfg!(feature = "html-text").into()),
         ("tls", cfg!(feature = "tls").into()),
     ])
 }
 
 // ----- MIME -----
+
+#[wasm_bindgen]
+extern "C" {
+    /// The host's WHATWG `TextDecoder`: every runtime this module runs in has one.
+    type TextDecoder;
+    #[wasm_bindgen(constructor, catch)]
+    fn new(label: &str) -> Result<TextDecoder, JsValue>;
+    #[wasm_bindgen(method, getter)]
+    fn encoding(this: &TextDecoder) -> String;
+    #[wasm_bindgen(method, catch)]
+    fn decode(this: &TextDecoder, input: &[u8]) -> Result<String, JsValue>;
+}
+
+/// `bytes` decoded from `label` by the host's TextDecoder (invalid sequences become U+FFFD);
+/// `None` when the host does not know the label or maps it to the `replacement` encoding.
+pub(crate) fn host_text_decode(label: &str, bytes: &[u8]) -> Option<String> {
+    let decoder = TextDecoder::new(label).ok()?;
+    if decoder.encoding() == "replacement" {
+        return None;
+    }
+    decoder.decode(bytes).ok()
+}
 
 fn addresses_to_js(list: &[crate::mime::Address]) -> JsValue {
     list.iter()
