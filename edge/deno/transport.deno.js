@@ -34,6 +34,14 @@ Deno.test('the deno export condition resolves to the Deno entry', () => {
   assertEquals(pop3.buildInfo().tls, true);
 });
 
+Deno.test("legacy charsets are decoded by Deno's TextDecoder", () => {
+  const latin1 = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+  const raw = latin1('From: =?ISO-2022-JP?B?GyRCN29MPhsoQg==?= <jp@example.jp>\r\nSubject: =?GB2312?Q?=C4=E3=BA=C3?=\r\n'
+    + 'Content-Type: text/plain; charset=Shift_JIS\r\nContent-Transfer-Encoding: base64\r\n\r\ngrGC8YLJgr+CzYFBkKKKRQ==\r\n');
+  const p = parseMessage(raw);
+  assertEquals([p.subject, p.from[0].name, p.text.trim()], ['你好', '件名', 'こんにちは、世界']);
+});
+
 Deno.test('plain TCP', async () => {
   const r = await loginAndList({ port: main.pop3_port, tls: 'none' });
   assertEquals(r.subjects, BASE_SUBJECTS);

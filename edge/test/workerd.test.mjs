@@ -233,7 +233,8 @@ describe('sync through the runtime TLS and the wasm TLS', () => {
       assert.equal(typeof s.uid, 'string');
       assert.equal(s.from[0].address, entry.from_address, `${entry.file}: from`);
       assert.deepEqual(s.to.map((a) => a.address), entry.to.map(([, a]) => a), `${entry.file}: to`);
-      if (!entry.features.includes('iso-2022-jp')) assert.equal(s.subject, entry.subject, `${entry.file}: subject`);
+      // ISO-2022-JP included: workerd's TextDecoder decodes it (the module has no tables for it).
+      assert.equal(s.subject, entry.subject, `${entry.file}: subject`);
       if (entry.date_iso) assert.equal(new Date(s.date).getTime(), new Date(entry.date_iso).getTime(), `${entry.file}: date`);
       assert.deepEqual(s.attachments.map((a) => [a.filename, a.contentType]), entry.attachments.map((a) => [a.filename, a.content_type]), `${entry.file}: attachments`);
       for (const a of s.attachments) assert.ok(Number.isInteger(a.size) && a.size > 0, `${entry.file}: attachment size`);
