@@ -7,9 +7,10 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages: real servers, the proxy, the browser, clang for ring (wasm TLS) ---
-# (The emoji font is for the demo test's screenshots: the sample mail has emoji subjects.)
+# (The fonts are for the demo test's screenshots: the sample mail has emoji subjects and
+# Japanese mail; Droid Sans Fallback covers CJK in 4 MB.)
 apt_packages=(dovecot-pop3d websockify chromium chromium-driver clang openssl python3 ca-certificates curl pkg-config
-  fonts-noto-color-emoji)
+  fonts-noto-color-emoji fonts-droid-fallback)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
