@@ -585,15 +585,17 @@ fn host_encoded_words(value: &[u8], decode: impl Fn(&str, &[u8]) -> Option<Strin
             b'Q' | b'q' => stream.decode_quoted_printable_word(),
             _ => None,
         };
-        let Some(text) = bytes.and_then(|bytes| decode(charset, &bytes)) else { continue };
+        let Some(bytes) = bytes else { continue };
+        // A word is skipped whole, as mail-parser reads it: its closing `?=` cannot open another.
         let end = stream.offset();
+        from = end;
+        let Some(text) = decode(charset, &bytes) else { continue };
         let buf = out.get_or_insert_with(Vec::new);
         buf.extend_from_slice(&value[copied..at]);
         buf.extend_from_slice(b"=?UTF-8?B?");
         buf.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(text).as_bytes());
         buf.extend_from_slice(b"?=");
         copied = end;
-        from = end;
     }
     let mut buf = out?;
     buf.extend_from_slice(&value[copied..]);
@@ -961,9 +963,17 @@ mod tests {
             Some("\"=?UTF-8?B?QUJD?=\" <a@b>, =?utf-8?Q?caf=C3=A9?= =?UTF-8?B?RCBF?=\r\n")
         );
         assert_eq!(rewrite("=?x-upper?B?YW\r\n Jj?= tail").as_deref(), Some("=?UTF-8?B?QUJD?= tail"));
-        // Nothing to rewrite: unknown charsets, broken words, plain text.
-        for v in ["=?iso-8859-1?Q?caf=E9?=", "=?x-upper?X?abc?=", "=?x-upper?B?YWJj", "=?x-upper", "plain =? text", ""]
-        {
+        // Nothing to rewrite: unknown charsets, broken words, plain text. In the last, the `=?`
+        // of the second word is the first word's `?=`: mail-parser reads it as text.
+        for v in [
+            "=?iso-8859-1?Q?caf=E9?=",
+            "=?x-upper?X?abc?=",
+            "=?x-upper?B?YWJj",
+            "=?x-upper",
+            "plain =? text",
+            "",
+            "=?utf-8?B?YWJj?=?x-upper?B?YWJj?=",
+        ] {
             assert_eq!(rewrite(v), None, "{v:?}");
         }
         // The rewritten value reads back through mail-parser's own RFC 2047 decoding.
@@ -972,6 +982,54 @@ mod tests {
             HeaderValue::Text(t) => assert_eq!(t.trim(), "HELLOWORLD"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn host_charset_rewriting_survives_random_input() {
+        // Pieces of encoded words, shuffled: no panic, and a second pass finds nothing more.
+        const PIECES: &[&[u8]] = &[
+            b"=?x-upper?B?YWJj?=",
+            b"=?X-Upper*en?q?a_b?=",
+            b"=?x-upper?b?",
+            b"=?x-upper?Q?",
+            b"=?utf-8?B?",
+            b"=?",
+            b"?=",
+            b"x-upper",
+            b"?B?",
+            b"?q?",
+            b"?",
+            b"=",
+            b"YWJj",
+            b"d2",
+            b"=C3=A9",
+            b"_",
+            b" ",
+            b"\r\n ",
+            b"\n",
+            b"\"",
+            b"<a@b>",
+            b",",
+            b"\xff",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut rewritten = 0;
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let value: Vec<u8> =
+                (0..len).flat_map(|_| PIECES[(next() % PIECES.len() as u64) as usize].to_vec()).collect();
+            let Some(once) = host_encoded_words(&value, upper) else { continue };
+            rewritten += 1;
+            let _ = MessageStream::new(&once).parse_unstructured();
+            assert_eq!(host_encoded_words(&once, upper), None, "{:?}", String::from_utf8_lossy(&value));
+        }
+        assert!(rewritten > 1000, "the generator should produce rewritable words ({rewritten})");
     }
 
     #[test]
