@@ -570,36 +570,83 @@ fn host_encoded_words(value: &[u8], decode: impl Fn(&str, &[u8]) -> Option<Strin
     use base64::Engine as _;
     let mut out: Option<Vec<u8>> = None;
     let mut copied = 0;
-    let mut from = 0;
-    while let Some(at) = memchr::memmem::find(&value[from..], b"=?").map(|i| from + i) {
-        from = at + 2;
-        // =?charset[*language]?B|Q?text?=
-        let Some(cs_len) = value[from..].iter().take(64).position(|&b| b == b'?') else { continue };
-        let Ok(label) = std::str::from_utf8(&value[from..from + cs_len]) else { continue };
-        let charset = label.split('*').next().unwrap_or_default();
-        let (Some(&kind), Some(b'?')) = (value.get(from + cs_len + 1), value.get(from + cs_len + 2)) else { continue };
-        let mut stream = MessageStream::new(value);
-        stream.skip_bytes(from + cs_len + 3);
-        let bytes = match kind {
-            b'B' | b'b' => stream.decode_base64_word(),
-            b'Q' | b'q' => stream.decode_quoted_printable_word(),
-            _ => None,
-        };
-        let Some(bytes) = bytes else { continue };
-        // A word is skipped whole, as mail-parser reads it: its closing `?=` cannot open another.
-        let end = stream.offset();
-        from = end;
-        let Some(text) = decode(charset, &bytes) else { continue };
+    for word in encoded_words(value) {
+        let Some(text) = decode(word.charset, &word.octets) else { continue };
         let buf = out.get_or_insert_with(Vec::new);
-        buf.extend_from_slice(&value[copied..at]);
+        buf.extend_from_slice(&value[copied..word.start]);
         buf.extend_from_slice(b"=?UTF-8?B?");
         buf.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(text).as_bytes());
         buf.extend_from_slice(b"?=");
-        copied = end;
+        copied = word.end;
     }
     let mut buf = out?;
     buf.extend_from_slice(&value[copied..]);
     Some(buf)
+}
+
+/// An RFC 2047 encoded word in a header value: where it stands, its charset (without a
+/// language tag) and its transfer-decoded octets.
+struct EncodedWord<'a> {
+    start: usize,
+    end: usize,
+    charset: &'a str,
+    octets: Vec<u8>,
+}
+
+/// The encoded words (`=?charset[*language]?B|Q?text?=`) of `value`, read as mail-parser reads
+/// them: leniently (folding inside a word, missing padding), and each skipped whole, so that
+/// its closing `?=` cannot open another.
+fn encoded_words(value: &[u8]) -> impl Iterator<Item = EncodedWord<'_>> {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        while let Some(start) = memchr::memmem::find(&value[from..], b"=?").map(|i| from + i) {
+            from = start + 2;
+            let Some(cs_len) = value[from..].iter().take(64).position(|&b| b == b'?') else { continue };
+            let Ok(label) = std::str::from_utf8(&value[from..from + cs_len]) else { continue };
+            let charset = label.split('*').next().unwrap_or_default();
+            let (Some(&kind), Some(b'?')) = (value.get(from + cs_len + 1), value.get(from + cs_len + 2)) else {
+                continue;
+            };
+            let mut stream = MessageStream::new(value);
+            stream.skip_bytes(from + cs_len + 3);
+            let octets = match kind {
+                b'B' | b'b' => stream.decode_base64_word(),
+                b'Q' | b'q' => stream.decode_quoted_printable_word(),
+                _ => None,
+            };
+            let Some(octets) = octets else { continue };
+            from = stream.offset();
+            return Some(EncodedWord { start, end: from, charset, octets });
+        }
+        from = value.len();
+        None
+    })
+}
+
+/// A parameter value with its RFC 2047 words decoded where they stand. mail-parser's reading
+/// of unstructured text puts a space between a word and text glued to it, which a file name
+/// (`name="=?UTF-8?B?...?=.pdf"`) must not get. Whitespace between two words is dropped, as
+/// RFC 2047 says; line folds are undone.
+fn decode_param_words(value: &[u8]) -> String {
+    let literal = |bytes: &[u8]| {
+        let unfolded: Vec<u8> = bytes.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect();
+        String::from_utf8(unfolded).unwrap_or_else(|e| windows_1252(e.as_bytes()))
+    };
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut after_word = false;
+    for word in encoded_words(value) {
+        let between = &value[copied..word.start];
+        if !(after_word && between.iter().all(u8::is_ascii_whitespace)) {
+            out.push_str(&literal(between));
+        }
+        let text = decode_charset(word.charset, &word.octets);
+        out.push_str(&text.unwrap_or_else(|| String::from_utf8_lossy(&word.octets).into_owned()));
+        copied = word.end;
+        after_word = true;
+    }
+    out.push_str(&literal(&value[copied..]));
+    out.trim().to_owned()
 }
 
 /// The charset named by an HTML `<meta>` tag in the first kilobyte, if any.
@@ -805,7 +852,7 @@ fn header_param(value: &[u8], wanted: &str) -> Option<String> {
     plain
         .map(|v| {
             if v.windows(2).any(|w| w == b"=?") {
-                unstructured(&v)
+                decode_param_words(&v)
             } else {
                 std::str::from_utf8(&v).map(str::to_owned).unwrap_or_else(|_| windows_1252(&v))
             }
@@ -982,6 +1029,22 @@ mod tests {
             HeaderValue::Text(t) => assert_eq!(t.trim(), "HELLOWORLD"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn words_in_parameter_values_decode_where_they_stand() {
+        for (value, expected) in [
+            ("=?UTF-8?B?w6k=?=.pdf", "é.pdf"),
+            ("=?utf-8?Q?a?= =?utf-8?Q?b?=\r\n =?utf-8?Q?c?=", "abc"),
+            ("report =?iso-8859-1?Q?caf=E9?= final.txt", "report café final.txt"),
+            ("=?unknown?B?w6k=?=", "é"),
+            ("=?utf-8?X?broken?=.txt", "=?utf-8?X?broken?=.txt"),
+        ] {
+            assert_eq!(decode_param_words(value.as_bytes()), expected, "{value:?}");
+        }
+        let raw = b"From: a@b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nhi\r\n--b\r\n\
+            Content-Type: application/pdf; name=\"=?UTF-8?B?w6l0w6k=?=.pdf\"\r\n\r\n%PDF\r\n--b--\r\n";
+        assert_eq!(parse(raw).unwrap().attachments[0].filename.as_deref(), Some("été.pdf"));
     }
 
     #[test]

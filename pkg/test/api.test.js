@@ -1001,7 +1001,7 @@ describe('legacy charsets decoded by the host TextDecoder', () => {
       'Content-Type: multipart/mixed; boundary="b"\r\n\r\n',
       '--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n',
       "--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=big5''%A4%A4%A4%E5.txt\r\n\r\nx\r\n",
-      '--b\r\nContent-Type: application/octet-stream; name="=?Shift_JIS?B?grGC8YLJgr+CzS5wZGY=?="\r\n',
+      '--b\r\nContent-Type: application/octet-stream; name="=?Shift_JIS?B?grGC8YLJgr+CzQ==?=.pdf"\r\n',
       'Content-Disposition: attachment\r\n\r\ny\r\n--b--\r\n',
     );
     assert.deepEqual(parseMessage(raw).attachments.map((a) => a.filename), ['中文.txt', 'こんにちは.pdf']);
