@@ -472,93 +472,101 @@ fn decode_charset(charset: &str, bytes: &[u8]) -> Option<String> {
 const HOST_DECODING: bool = cfg!(all(target_arch = "wasm32", not(feature = "full-encoding")));
 
 /// The charset labels (lower-case, `-` as `_`, as mail-parser matches them) that mail-parser
-/// reads as UTF-8 without its `full_encoding` feature: the WHATWG labels of the encodings it
-/// implements with encoding_rs. The `replacement` labels (ISO-2022-KR, HZ) are left out: a
-/// TextDecoder turns their text into a single U+FFFD.
+/// reads as UTF-8 without its `full_encoding` feature, with the WHATWG name of the encoding it
+/// would use: TextDecoder accepts only exact WHATWG labels, and several of mail-parser's
+/// spellings (`cp936`, `EUC_JP`) are not. Windows code page numbers that neither knows
+/// (`cp932`, `cp949`, `cp950`) are added. The `replacement` labels (ISO-2022-KR, HZ) are left
+/// out: a TextDecoder turns their text into a single U+FFFD.
 #[cfg(all(target_arch = "wasm32", not(feature = "full-encoding")))]
-const HOST_CHARSETS: &[&str] = &[
-    "866",
-    "big5",
-    "big5_hkscs",
-    "chinese",
-    "cn_big5",
-    "cp866",
-    "cp936",
-    "csbig5",
-    "cseuckr",
-    "cseucpkdfmtjapanese",
-    "csgb18030",
-    "csgb2312",
-    "csgbk",
-    "csibm866",
-    "csiso2022jp",
-    "csiso58gb231280",
-    "csksc56011987",
-    "csshiftjis",
-    "cswindows874",
-    "dos_874",
-    "euc_jp",
-    "euc_kr",
-    "extended_unix_code_packed_format_for_japanese",
-    "gb18030",
-    "gb2312",
-    "gb_2312",
-    "gb_2312_80",
-    "gbk",
-    "ibm866",
-    "iso_2022_jp",
-    "iso_ir_149",
-    "iso_ir_58",
-    "korean",
-    "ks_c_5601_1987",
-    "ks_c_5601_1989",
-    "ksc5601",
-    "ksc_5601",
-    "ms932",
-    "ms936",
-    "ms_kanji",
-    "shift_jis",
-    "sjis",
-    "windows_31j",
-    "windows_874",
-    "windows_936",
-    "windows_949",
-    "x_euc_jp",
-    "x_gbk",
-    "x_mac_cyrillic",
-    "x_mac_ukrainian",
-    "x_sjis",
-    "x_user_defined",
-    "x_x_big5",
+const HOST_CHARSETS: &[(&str, &str)] = &[
+    ("866", "ibm866"),
+    ("big5", "big5"),
+    ("big5_hkscs", "big5"),
+    ("chinese", "gbk"),
+    ("cn_big5", "big5"),
+    ("cp866", "ibm866"),
+    ("cp932", "shift_jis"),
+    ("cp936", "gbk"),
+    ("cp949", "euc-kr"),
+    ("cp950", "big5"),
+    ("csbig5", "big5"),
+    ("cseuckr", "euc-kr"),
+    ("cseucpkdfmtjapanese", "euc-jp"),
+    ("csgb18030", "gb18030"),
+    ("csgb2312", "gbk"),
+    ("csgbk", "gbk"),
+    ("csibm866", "ibm866"),
+    ("csiso2022jp", "iso-2022-jp"),
+    ("csiso58gb231280", "gbk"),
+    ("csksc56011987", "euc-kr"),
+    ("csshiftjis", "shift_jis"),
+    ("cswindows874", "windows-874"),
+    ("dos_874", "windows-874"),
+    ("euc_jp", "euc-jp"),
+    ("euc_kr", "euc-kr"),
+    ("extended_unix_code_packed_format_for_japanese", "euc-jp"),
+    ("gb18030", "gb18030"),
+    ("gb2312", "gb18030"),
+    ("gb_2312", "gbk"),
+    ("gb_2312_80", "gbk"),
+    ("gbk", "gbk"),
+    ("ibm866", "ibm866"),
+    ("iso_2022_jp", "iso-2022-jp"),
+    ("iso_ir_149", "euc-kr"),
+    ("iso_ir_58", "gbk"),
+    ("korean", "euc-kr"),
+    ("ks_c_5601_1987", "euc-kr"),
+    ("ks_c_5601_1989", "euc-kr"),
+    ("ksc5601", "euc-kr"),
+    ("ksc_5601", "euc-kr"),
+    ("ms932", "shift_jis"),
+    ("ms936", "gbk"),
+    ("ms_kanji", "shift_jis"),
+    ("shift_jis", "shift_jis"),
+    ("sjis", "shift_jis"),
+    ("windows_31j", "shift_jis"),
+    ("windows_874", "windows-874"),
+    ("windows_936", "gbk"),
+    ("windows_949", "euc-kr"),
+    ("x_euc_jp", "euc-jp"),
+    ("x_gbk", "gbk"),
+    ("x_mac_cyrillic", "x-mac-cyrillic"),
+    ("x_mac_ukrainian", "x-mac-cyrillic"),
+    ("x_sjis", "shift_jis"),
+    ("x_user_defined", "x-user-defined"),
+    ("x_x_big5", "big5"),
 ];
 
-/// Whether `charset` is one that [`host_decode`] handles.
-fn host_decodes(charset: &str) -> bool {
+/// The WHATWG encoding [`host_decode`] uses for `charset`, when it handles that charset.
+fn host_encoding(charset: &str) -> Option<&'static str> {
     #[cfg(all(target_arch = "wasm32", not(feature = "full-encoding")))]
     {
         let label = charset.trim().to_ascii_lowercase().replace('-', "_");
-        HOST_CHARSETS.contains(&label.as_str())
+        HOST_CHARSETS.iter().find(|(key, _)| *key == label).map(|(_, encoding)| *encoding)
     }
     #[cfg(not(all(target_arch = "wasm32", not(feature = "full-encoding"))))]
     {
         let _ = charset;
-        false
+        None
     }
 }
 
+/// Whether `charset` is one that [`host_decode`] handles.
+fn host_decodes(charset: &str) -> bool {
+    host_encoding(charset).is_some()
+}
+
 /// Decodes `bytes` with the host's TextDecoder when `charset` is one mail-parser cannot
-/// decode in this build and the host knows it.
+/// decode in this build.
 fn host_decode(charset: &str, bytes: &[u8]) -> Option<String> {
-    if !host_decodes(charset) {
-        return None;
-    }
+    let encoding = host_encoding(charset)?;
     #[cfg(target_arch = "wasm32")]
     {
-        crate::wasm::host_text_decode(charset.trim(), bytes)
+        crate::wasm::host_text_decode(encoding, bytes)
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let _ = bytes;
+        let _ = (encoding, bytes);
         None
     }
 }
@@ -601,9 +609,14 @@ fn encoded_words(value: &[u8]) -> impl Iterator<Item = EncodedWord<'_>> {
     std::iter::from_fn(move || {
         while let Some(start) = memchr::memmem::find(&value[from..], b"=?").map(|i| from + i) {
             from = start + 2;
-            let Some(cs_len) = value[from..].iter().take(64).position(|&b| b == b'?') else { continue };
+            // The scan ends at the next `?`, which the next `=?` has, so it stays linear.
+            let Some(cs_len) = memchr::memchr(b'?', &value[from..]) else { continue };
             let Ok(label) = std::str::from_utf8(&value[from..from + cs_len]) else { continue };
+            // As mail-parser: no line break in the label, and a charset of two octets or more.
             let charset = label.split('*').next().unwrap_or_default();
+            if label.contains('\n') || charset.len() < 2 {
+                continue;
+            }
             let (Some(&kind), Some(b'?')) = (value.get(from + cs_len + 1), value.get(from + cs_len + 2)) else {
                 continue;
             };
@@ -626,12 +639,9 @@ fn encoded_words(value: &[u8]) -> impl Iterator<Item = EncodedWord<'_>> {
 /// A parameter value with its RFC 2047 words decoded where they stand. mail-parser's reading
 /// of unstructured text puts a space between a word and text glued to it, which a file name
 /// (`name="=?UTF-8?B?...?=.pdf"`) must not get. Whitespace between two words is dropped, as
-/// RFC 2047 says; line folds are undone.
+/// RFC 2047 says.
 fn decode_param_words(value: &[u8]) -> String {
-    let literal = |bytes: &[u8]| {
-        let unfolded: Vec<u8> = bytes.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect();
-        String::from_utf8(unfolded).unwrap_or_else(|e| windows_1252(e.as_bytes()))
-    };
+    let literal = |bytes: &[u8]| std::str::from_utf8(bytes).map(str::to_owned).unwrap_or_else(|_| windows_1252(bytes));
     let mut out = String::new();
     let mut copied = 0;
     let mut after_word = false;
@@ -704,6 +714,12 @@ type FieldParser = for<'x> fn(&mut MessageStream<'x>) -> HeaderValue<'x>;
 /// UTF-8 (mail-parser would substitute U+FFFD), and given the line end the parsers need to
 /// finish (a header on the last line of a message may lack one).
 fn reparse(value: &[u8], parse: FieldParser) -> HeaderValue<'static> {
+    reparse_as(value, parse, true)
+}
+
+/// [`reparse`]; `decodes_words` says whether `parse` decodes RFC 2047 words (message ids are
+/// read as they stand, so host-charset words in them are not rewritten either).
+fn reparse_as(value: &[u8], parse: FieldParser, decodes_words: bool) -> HeaderValue<'static> {
     let mut owned: Option<Vec<u8>> = None;
     if std::str::from_utf8(value).is_err() {
         owned = Some(windows_1252(value).into_bytes());
@@ -711,7 +727,7 @@ fn reparse(value: &[u8], parse: FieldParser) -> HeaderValue<'static> {
     if !owned.as_deref().unwrap_or(value).ends_with(b"\n") {
         owned.get_or_insert_with(|| value.to_vec()).push(b'\n');
     }
-    if HOST_DECODING {
+    if HOST_DECODING && decodes_words {
         if let Some(rewritten) = host_encoded_words(owned.as_deref().unwrap_or(value), host_decode) {
             owned = Some(rewritten);
         }
@@ -731,7 +747,7 @@ fn unstructured(value: &[u8]) -> String {
 
 fn ids(value: &[u8]) -> Vec<String> {
     let clean = |s: &str| s.trim().trim_start_matches('<').trim_end_matches('>').to_owned();
-    match reparse(value, |s| s.parse_id()) {
+    match reparse_as(value, |s| s.parse_id(), false) {
         HeaderValue::Text(t) => vec![clean(&t)],
         HeaderValue::TextList(list) => list.iter().map(|t| clean(t)).collect(),
         _ => Vec::new(),
@@ -1039,6 +1055,9 @@ mod tests {
             ("report =?iso-8859-1?Q?caf=E9?= final.txt", "report café final.txt"),
             ("=?unknown?B?w6k=?=", "é"),
             ("=?utf-8?X?broken?=.txt", "=?utf-8?X?broken?=.txt"),
+            // Not words to mail-parser: a one-octet charset, a line break in the label.
+            ("=?x?B?YWJj?=", "=?x?B?YWJj?="),
+            ("=?utf-8\n?B?YWJj?=", "=?utf-8\n?B?YWJj?="),
         ] {
             assert_eq!(decode_param_words(value.as_bytes()), expected, "{value:?}");
         }

@@ -979,7 +979,10 @@ describe('legacy charsets decoded by the host TextDecoder', () => {
     const raw = message(
       'From: =?ks_c_5601-1987?B?vsiz5w==?= <k@example.kr>\r\n',
       'To: =?ISO-2022-JP?B?GyRCN29MPhsoQg==?= <jp@example.jp>, plain@example.org\r\n',
+      'Cc: =?cp936?B?xOO6ww==?= <c@example.cn>\r\n',
       'Subject: =?GB2312?Q?=C4=E3=BA=C3?= and =?iso-8859-1?q?caf=E9?=\r\n',
+      // Message ids are read as they stand: a word in one is not decoded, so not rewritten.
+      'Message-ID: <=?Shift_JIS?B?gqA=?=@example.jp>\r\n',
       'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="b"\r\n\r\n',
       '--b\r\nContent-Type: text/plain; charset=Shift_JIS\r\nContent-Transfer-Encoding: base64\r\n\r\n',
       'grGC8YLJgr+CzYFBkKKKRQ==\r\n',
@@ -990,6 +993,9 @@ describe('legacy charsets decoded by the host TextDecoder', () => {
     assert.deepEqual(pairs(p.from), [['안녕', 'k@example.kr']]);
     assert.deepEqual(pairs(p.to), [['件名', 'jp@example.jp'], [null, 'plain@example.org']]);
     assert.equal(p.subject, '你好 and café');
+    // cp936 is mail-parser's name for GBK, not a WHATWG label: mapped before TextDecoder sees it.
+    assert.deepEqual(pairs(p.cc), [['你好', 'c@example.cn']]);
+    assert.equal(p.messageId, '=?Shift_JIS?B?gqA=?=@example.jp');
     assert.equal(p.text.trim(), 'こんにちは、世界');
     assert.equal(p.html.trim(), '<p>日本</p>');
     assert.equal(p.headers.find((h) => h.name === 'Subject').value, '你好 and café');
