@@ -440,7 +440,7 @@ fn body_string(part: &MessagePart<'_>, buf: &[u8]) -> String {
     };
     let charset = part.content_type().and_then(|ct| ct.attribute("charset")).map(str::trim).filter(|c| !c.is_empty());
     let undecoded = part.is_encoding_problem && declared_encoding(part) != Encoding::None;
-    let host_charset = charset.is_some_and(host_decodes);
+    let host_charset = charset.and_then(host_encoding).is_some();
     if !undecoded && !host_charset && (charset.is_some() || !text.contains('\u{FFFD}')) {
         return text.to_owned();
     }
@@ -551,11 +551,6 @@ fn host_encoding(charset: &str) -> Option<&'static str> {
     }
 }
 
-/// Whether `charset` is one that [`host_decode`] handles.
-fn host_decodes(charset: &str) -> bool {
-    host_encoding(charset).is_some()
-}
-
 /// Decodes `bytes` with the host's TextDecoder when `charset` is one mail-parser cannot
 /// decode in this build.
 fn host_decode(charset: &str, bytes: &[u8]) -> Option<String> {
@@ -641,21 +636,20 @@ fn encoded_words(value: &[u8]) -> impl Iterator<Item = EncodedWord<'_>> {
 /// (`name="=?UTF-8?B?...?=.pdf"`) must not get. Whitespace between two words is dropped, as
 /// RFC 2047 says.
 fn decode_param_words(value: &[u8]) -> String {
-    let literal = |bytes: &[u8]| std::str::from_utf8(bytes).map(str::to_owned).unwrap_or_else(|_| windows_1252(bytes));
     let mut out = String::new();
     let mut copied = 0;
     let mut after_word = false;
     for word in encoded_words(value) {
         let between = &value[copied..word.start];
         if !(after_word && between.iter().all(u8::is_ascii_whitespace)) {
-            out.push_str(&literal(between));
+            out.push_str(&utf8_or_windows_1252(between));
         }
         let text = decode_charset(word.charset, &word.octets);
         out.push_str(&text.unwrap_or_else(|| String::from_utf8_lossy(&word.octets).into_owned()));
         copied = word.end;
         after_word = true;
     }
-    out.push_str(&literal(&value[copied..]));
+    out.push_str(&utf8_or_windows_1252(&value[copied..]));
     out.trim().to_owned()
 }
 
@@ -668,6 +662,11 @@ fn meta_charset(html: &[u8]) -> Option<String> {
     let end = rest.iter().position(|b| !(b.is_ascii_alphanumeric() || b"-_.:".contains(b))).unwrap_or(rest.len());
     let name = std::str::from_utf8(rest.get(..end)?).ok()?;
     (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// Text that is UTF-8 as it is, and windows-1252 otherwise.
+fn utf8_or_windows_1252(bytes: &[u8]) -> String {
+    std::str::from_utf8(bytes).map(str::to_owned).unwrap_or_else(|_| windows_1252(bytes))
 }
 
 fn windows_1252(bytes: &[u8]) -> String {
@@ -866,13 +865,7 @@ fn header_param(value: &[u8], wanted: &str) -> Option<String> {
         }
     }
     plain
-        .map(|v| {
-            if v.windows(2).any(|w| w == b"=?") {
-                decode_param_words(&v)
-            } else {
-                std::str::from_utf8(&v).map(str::to_owned).unwrap_or_else(|_| windows_1252(&v))
-            }
-        })
+        .map(|v| if v.windows(2).any(|w| w == b"=?") { decode_param_words(&v) } else { utf8_or_windows_1252(&v) })
         .filter(|s| !s.is_empty())
 }
 
