@@ -18,7 +18,7 @@ pub use oauth::{Bearer, BearerKind};
 pub use scram::{Scram, ScramHash, MAX_ITERATIONS as SCRAM_MAX_ITERATIONS, MIN_ITERATIONS as SCRAM_MIN_ITERATIONS};
 
 use crate::error::{Error, Result};
-use crate::proto::Capabilities;
+use crate::proto::{ApopDigest, Capabilities};
 use crate::secret::Secret;
 
 /// A SASL client mechanism.
@@ -37,6 +37,13 @@ pub trait Mechanism {
 
     /// Answers a server challenge (already base64-decoded).
     fn respond(&mut self, challenge: &[u8]) -> Result<Zeroizing<Vec<u8>>>;
+
+    /// The password or token this mechanism proves knowledge of. The engine removes it (and
+    /// every response the mechanism sends) from the server's texts, so a server that echoes
+    /// it cannot put it in an error. Mechanisms holding a secret should return it.
+    fn secret(&self) -> Option<&Secret> {
+        None
+    }
 
     /// Called when the server accepted the exchange. Mechanisms that authenticate the server
     /// (SCRAM) fail here if the server never proved itself.
@@ -265,11 +272,11 @@ pub fn mechanism(name: &str, credentials: &Credentials) -> Result<Box<dyn Mechan
 }
 
 /// The APOP digest: lower-case hex MD5 of the greeting's timestamp followed by the secret.
-pub fn apop_digest(timestamp: &str, secret: &Secret) -> String {
+pub fn apop_digest(timestamp: &str, secret: &Secret) -> ApopDigest {
     let mut md5 = Md5::new();
     md5.update(timestamp.as_bytes());
     md5.update(secret.expose().as_bytes());
-    hex(&md5.finalize())
+    ApopDigest::from_hex(&hex(&md5.finalize())).expect("an MD5 digest is 32 hex digits")
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -43,7 +43,107 @@ impl TryFrom<u32> for MsgNum {
     }
 }
 
-/// A command to send to the server.
+/// A command argument as it goes on the wire: not empty, and free of CR, LF and NUL, so it
+/// can neither inject a second command nor truncate this one. Only the checked constructors
+/// make one, so a [`Command`] holding it is valid however it was built.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Argument(String);
+
+impl Argument {
+    /// `value` as an argument; `what` names it in the error (`"user name"`).
+    pub fn new(what: &str, value: &str) -> Result<Argument> {
+        check_text(what, value)?;
+        Ok(Argument(value.to_owned()))
+    }
+
+    /// Like [`Argument::new`], also refusing spaces and tabs (a single token, such as a SASL
+    /// mechanism name or an APOP user name).
+    pub fn token(what: &str, value: &str) -> Result<Argument> {
+        check_token(what, value)?;
+        Ok(Argument(value.to_owned()))
+    }
+
+    /// The argument's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Argument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Argument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// A secret command argument (a password, or a base64 SASL initial response): checked like
+/// [`Argument`], and never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretArgument(Secret);
+
+impl SecretArgument {
+    /// `secret` as an argument; `what` names it in the error (which never shows the value).
+    pub fn new(what: &str, secret: &Secret) -> Result<SecretArgument> {
+        check_text(what, secret.expose())?;
+        Ok(SecretArgument(secret.clone()))
+    }
+
+    /// A base64 SASL initial response: besides the checks of [`SecretArgument::new`], no
+    /// spaces. An empty one is allowed (it goes on the wire as `=`, RFC 5034).
+    pub fn base64(secret: Secret) -> Result<SecretArgument> {
+        if secret.expose().bytes().any(|b| matches!(b, b'\r' | b'\n' | b'\0' | b' ' | b'\t')) {
+            return Err(Error::usage("a SASL initial response must be base64"));
+        }
+        Ok(SecretArgument(secret))
+    }
+
+    /// The secret, for the wire.
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl fmt::Debug for SecretArgument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// An APOP digest (RFC 1939 section 7): 32 lower-case hexadecimal digits. `proto` only carries
+/// it; [`crate::auth::apop_digest`] computes it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApopDigest(String);
+
+impl ApopDigest {
+    /// A digest from its hexadecimal form (upper case is folded to lower case).
+    pub fn from_hex(hex: &str) -> Result<ApopDigest> {
+        if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::usage("an APOP digest is 32 hexadecimal digits"));
+        }
+        Ok(ApopDigest(hex.to_ascii_lowercase()))
+    }
+
+    /// The digest's hexadecimal form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApopDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApopDigest(***)")
+    }
+}
+
+/// A command to send to the server. Arguments that could carry text are checked types
+/// ([`Argument`], [`SecretArgument`], [`ApopDigest`], [`MsgNum`]), so no value of this type
+/// can put CR, LF or NUL on the wire; the engine checks the whole line's length (255 octets,
+/// RFC 2449) before anything is sent.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Command {
@@ -53,14 +153,27 @@ pub enum Command {
     Stls,
     /// `UTF8` (RFC 6856).
     Utf8,
+    /// `LANG [tag]` (RFC 6856): without a tag, the list of languages the server offers; with
+    /// one, switches the language of the server's texts.
+    Lang(Option<Argument>),
     /// `USER name`.
-    User(String),
+    User(Argument),
     /// `PASS secret`.
-    Pass(Secret),
-    /// `APOP name digest`; the digest is the lower-case hex MD5 of timestamp and secret.
-    Apop { user: String, digest: String },
+    Pass(SecretArgument),
+    /// `APOP name digest`.
+    Apop {
+        /// The user name.
+        user: Argument,
+        /// The digest of the greeting's timestamp and the secret.
+        digest: ApopDigest,
+    },
     /// `AUTH mechanism [initial-response]` (RFC 5034); the initial response is base64 already.
-    Auth { mechanism: String, initial_response: Option<Secret> },
+    Auth {
+        /// The SASL mechanism name.
+        mechanism: Argument,
+        /// The base64 initial response, if the mechanism speaks first.
+        initial_response: Option<SecretArgument>,
+    },
     /// `STAT`.
     Stat,
     /// `LIST [n]`.
@@ -120,35 +233,34 @@ fn check_token(what: &str, value: &str) -> Result<()> {
 impl Command {
     /// `USER name`. Spaces are allowed (some servers use them), control line breaks are not.
     pub fn user(name: &str) -> Result<Command> {
-        check_text("user name", name)?;
-        Command::User(name.to_owned()).checked()
+        Command::User(Argument::new("user name", name)?).checked()
     }
 
     /// `PASS secret`.
     pub fn pass(secret: &Secret) -> Result<Command> {
-        check_text("password", secret.expose())?;
-        Command::Pass(secret.clone()).checked()
+        Command::Pass(SecretArgument::new("password", secret)?).checked()
     }
 
-    /// `APOP name digest` for the greeting's `timestamp` (RFC 1939 section 7).
-    pub fn apop(name: &str, timestamp: &str, secret: &Secret) -> Result<Command> {
-        check_token("user name", name)?;
-        let digest = crate::auth::apop_digest(timestamp, secret);
-        Command::Apop { user: name.to_owned(), digest }.checked()
+    /// `APOP name digest`, with the digest from [`crate::auth::apop_digest`].
+    pub fn apop(name: &str, digest: ApopDigest) -> Result<Command> {
+        Command::Apop { user: Argument::token("user name", name)?, digest }.checked()
     }
 
     /// `AUTH mechanism [initial-response]`; `initial_response` must already be base64.
     pub fn auth(mechanism: &str, initial_response: Option<Secret>) -> Result<Command> {
-        check_token("SASL mechanism name", mechanism)?;
-        if let Some(ir) = &initial_response {
-            if ir.expose().bytes().any(|b| matches!(b, b'\r' | b'\n' | b'\0' | b' ')) {
-                return Err(Error::usage("SASL initial response must be base64"));
-            }
-        }
-        Command::Auth { mechanism: mechanism.to_owned(), initial_response }.checked()
+        let mechanism = Argument::token("SASL mechanism name", mechanism)?;
+        let initial_response = initial_response.map(SecretArgument::base64).transpose()?;
+        Command::Auth { mechanism, initial_response }.checked()
     }
 
-    fn checked(self) -> Result<Command> {
+    /// `LANG` (the list of languages) or `LANG tag` (RFC 6856).
+    pub fn lang(tag: Option<&str>) -> Result<Command> {
+        Command::Lang(tag.map(|t| Argument::token("language tag", t)).transpose()?).checked()
+    }
+
+    /// The command itself if its line fits in [`MAX_COMMAND_LINE`] octets, else a usage error
+    /// that names the command (never its secret).
+    pub fn checked(self) -> Result<Command> {
         let len = self.line_len();
         if len > MAX_COMMAND_LINE {
             return Err(Error::usage(format!(
@@ -165,6 +277,7 @@ impl Command {
             Command::Capa => "CAPA",
             Command::Stls => "STLS",
             Command::Utf8 => "UTF8",
+            Command::Lang(_) => "LANG",
             Command::User(_) => "USER",
             Command::Pass(_) => "PASS",
             Command::Apop { .. } => "APOP",
@@ -184,54 +297,11 @@ impl Command {
     /// How the server frames its reply to this command.
     pub fn reply_shape(&self) -> ReplyShape {
         match self {
-            Command::Capa | Command::List(None) | Command::Uidl(None) => ReplyShape::Lines,
+            Command::Capa | Command::List(None) | Command::Uidl(None) | Command::Lang(None) => ReplyShape::Lines,
             Command::Retr(_) | Command::Top(..) => ReplyShape::Message,
             Command::Auth { .. } => ReplyShape::Sasl,
             _ => ReplyShape::Line,
         }
-    }
-
-    /// Commands after which nothing may be pipelined: the server may change processes or
-    /// start TLS when it answers them, and drop input that arrived early (Courier).
-    pub fn is_barrier(&self) -> bool {
-        matches!(
-            self,
-            Command::User(_)
-                | Command::Pass(_)
-                | Command::Apop { .. }
-                | Command::Auth { .. }
-                | Command::Stls
-                | Command::Utf8
-                | Command::Quit
-        )
-    }
-
-    /// Whether the command is valid before authentication (AUTHORIZATION state).
-    pub fn allowed_before_login(&self) -> bool {
-        matches!(
-            self,
-            Command::Capa
-                | Command::Stls
-                | Command::Utf8
-                | Command::User(_)
-                | Command::Pass(_)
-                | Command::Apop { .. }
-                | Command::Auth { .. }
-                | Command::Quit
-        )
-    }
-
-    /// Whether the command is valid after authentication (TRANSACTION state).
-    pub fn allowed_after_login(&self) -> bool {
-        !matches!(
-            self,
-            Command::Stls
-                | Command::Utf8
-                | Command::User(_)
-                | Command::Pass(_)
-                | Command::Apop { .. }
-                | Command::Auth { .. }
-        )
     }
 
     fn line_len(&self) -> usize {
@@ -254,10 +324,11 @@ impl Command {
         let _ = match self {
             Command::User(name) => write!(out, " {name}"),
             Command::Pass(secret) => write!(out, " {}", secret.expose()),
-            Command::Apop { user, digest } => write!(out, " {user} {digest}"),
+            Command::Apop { user, digest } => write!(out, " {user} {}", digest.as_str()),
+            Command::Lang(Some(tag)) => write!(out, " {tag}"),
             Command::Auth { mechanism, initial_response } => match initial_response {
                 // RFC 5034: an empty initial response is sent as "=".
-                Some(ir) if ir.is_empty() => write!(out, " {mechanism} ="),
+                Some(ir) if ir.expose().is_empty() => write!(out, " {mechanism} ="),
                 Some(ir) => write!(out, " {mechanism} {}", ir.expose()),
                 None => write!(out, " {mechanism}"),
             },
@@ -282,6 +353,7 @@ impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Command::User(name) => write!(f, "USER {name}"),
+            Command::Lang(Some(tag)) => write!(f, "LANG {tag}"),
             Command::Pass(_) => write!(f, "PASS ***"),
             Command::Apop { user, .. } => write!(f, "APOP {user} ***"),
             Command::Auth { mechanism, initial_response: Some(_) } => write!(f, "AUTH {mechanism} ***"),
@@ -336,7 +408,8 @@ mod tests {
     #[test]
     fn rfc1939_apop_example() {
         // RFC 1939 section 7: the shared secret "tanstaaf" and this timestamp give this digest.
-        let cmd = Command::apop("mrose", "<1896.697170952@dbc.mtview.ca.us>", &Secret::new("tanstaaf")).unwrap();
+        let digest = crate::auth::apop_digest("<1896.697170952@dbc.mtview.ca.us>", &Secret::new("tanstaaf"));
+        let cmd = Command::apop("mrose", digest).unwrap();
         assert_eq!(cmd.encode().as_slice(), b"APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n");
         assert_eq!(cmd.to_string(), "APOP mrose ***");
     }
@@ -352,7 +425,11 @@ mod tests {
         assert!(!err.to_string().contains("pw"), "error must not echo the password: {err}");
         assert!(Command::auth("PL AIN", None).is_err());
         assert!(Command::auth("PLAIN", Some(Secret::new("a b"))).is_err());
-        assert!(Command::apop("a b", "<1@x>", &Secret::new("x")).is_err());
+        assert!(Command::apop("a b", crate::auth::apop_digest("<1@x>", &Secret::new("x"))).is_err());
+        assert!(Argument::new("user name", "a\nb").is_err());
+        assert!(SecretArgument::new("password", &Secret::new("a\0b")).is_err());
+        assert!(ApopDigest::from_hex("c4c9334bac560ecc979e58001b3e22f").is_err(), "31 digits");
+        assert!(ApopDigest::from_hex("c4c9334bac560ecc979e58001b3e22fg").is_err(), "not hex");
     }
 
     #[test]
@@ -372,6 +449,24 @@ mod tests {
         assert_eq!(format!("{cmd} {cmd:?}"), "PASS *** PASS ***");
         let cmd = Command::auth("PLAIN", Some(Secret::new("AGFsaWNlAGh1bnRlcjI="))).unwrap();
         assert_eq!(cmd.to_string(), "AUTH PLAIN ***");
+    }
+
+    #[test]
+    fn arguments_never_print_their_secrets() {
+        let arg = SecretArgument::new("password", &Secret::new("hunter2")).unwrap();
+        assert_eq!(format!("{arg:?}"), "***");
+        let digest = ApopDigest::from_hex("C4C9334BAC560ECC979E58001B3E22FB").unwrap();
+        assert_eq!(digest.as_str(), "c4c9334bac560ecc979e58001b3e22fb");
+        assert!(!format!("{digest:?}").contains("c4c9"));
+    }
+
+    #[test]
+    fn lang_command() {
+        assert_eq!(Command::lang(None).unwrap().encode().as_slice(), b"LANG\r\n");
+        assert_eq!(Command::lang(Some("fr")).unwrap().encode().as_slice(), b"LANG fr\r\n");
+        assert_eq!(Command::lang(None).unwrap().reply_shape(), ReplyShape::Lines);
+        assert_eq!(Command::lang(Some("fr")).unwrap().reply_shape(), ReplyShape::Line);
+        assert!(Command::lang(Some("fr CA")).is_err());
     }
 
     #[test]
