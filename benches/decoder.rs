@@ -47,7 +47,7 @@ fn decode(input: &[u8], chunk: usize) -> usize {
                 None => break,
                 Some(Frame::Line(_)) => decoder.expect_block(BlockKind::Message),
                 Some(Frame::Data(d)) => produced += black_box(d).len(),
-                Some(Frame::End { .. }) => {}
+                Some(Frame::End) => {}
                 Some(Frame::ListLine(_)) => unreachable!(),
             }
         }

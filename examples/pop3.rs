@@ -132,12 +132,12 @@ async fn run(args: Args) -> Result<(), Error> {
             println!("{} messages, {} octets", stat.count, stat.size);
         }
         "list" => {
-            for e in client.list().await?.entries {
+            for e in client.list().await? {
                 println!("{} {}", e.msg, e.size);
             }
         }
         "uidl" => {
-            for e in client.uidl().await?.entries {
+            for e in client.uidl().await? {
                 println!("{} {}", e.msg, e.uid);
             }
         }
@@ -154,7 +154,7 @@ async fn run(args: Args) -> Result<(), Error> {
                 std::fs::create_dir_all(dir.join(sub))
                     .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot create {}: {e}", dir.display())))?;
             }
-            let uids = client.uidl().await?.entries;
+            let uids = client.uidl().await?;
             let msgs: Vec<MsgNum> = uids.iter().map(|e| e.msg).collect();
             let (mut count, mut bytes) = (0usize, 0usize);
             let mut saved = Vec::new();

@@ -2,15 +2,21 @@
 //!
 //! The client owns a read buffer; message data is handed to callers as slices of it (see
 //! [`MessageStream`]) or moved into one `Vec` per message, never copied twice. Timeouts come
-//! from the runtime's [`Timer`]: every wait for the server is bounded by
-//! [`ClientConfig::reply_timeout`].
+//! from the runtime's [`Timer`]: every wait for the server is bounded twice, by
+//! [`ClientConfig::reply_timeout`] (silence) and by [`ClientConfig::command_deadline`] (a reply
+//! that trickles in without end). A fatal error closes the connection: a session that fell out
+//! of step cannot be trusted again.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
 use crate::auth::{self, AuthMethod, Credentials, Offer};
-use crate::engine::{self, CommandId, Engine, Event, Greeting, ListEntry, Listing, Reply, Stat, Stats, UidEntry};
-use crate::error::{Error, ErrorKind, Result};
+use crate::engine::{
+    self, CommandId, Engine, Event, Greeting, Language, ListEntry, Listing, Reply, Stat, Stats, UidEntry,
+};
+use crate::error::{Detail, Error, ErrorKind, ListingEntries, ListingProblem, Result};
 use crate::proto::{Capabilities, Command, MsgNum, StatusText};
 use crate::transport::{with_timeout, Timer, TlsInfo, Transport};
 
@@ -19,9 +25,16 @@ use crate::transport::{with_timeout, Timer, TlsInfo, Transport};
 pub struct ClientConfig {
     /// Engine settings: limits and pipelining.
     pub engine: engine::Config,
-    /// The longest wait for the server to send anything while a reply is expected (and for a
-    /// write to complete). `None`: wait forever.
+    /// The longest the server may stay silent while a reply is expected (and the longest a
+    /// write may take): an idle timeout. `None`: no limit.
     pub reply_timeout: Option<Duration>,
+    /// The longest one reply may take from the moment the client waits for it to its last
+    /// octet, however steadily the server keeps sending: a server that sends a byte now and
+    /// then would otherwise keep an idle timeout alive forever. For a streamed message it also
+    /// counts the time the caller takes between chunks. `None`: no limit. The default, 10
+    /// minutes, lets a 256 MiB message (the default size limit) arrive at 450 KB/s; raise it
+    /// for larger messages on slower links.
+    pub command_deadline: Option<Duration>,
     /// Size of the read buffer, which bounds the memory a streamed message uses.
     pub read_buffer: usize,
 }
@@ -31,9 +44,20 @@ impl Default for ClientConfig {
         ClientConfig {
             engine: engine::Config::default(),
             reply_timeout: Some(Duration::from_secs(60)),
+            command_deadline: Some(Duration::from_secs(600)),
             read_buffer: 64 * 1024,
         }
     }
+}
+
+/// How long closing a connection may take before it is abandoned.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The deadline of the reply the client waits for (see [`ClientConfig::command_deadline`]).
+struct Deadline {
+    /// The command whose reply it bounds (`None`: the greeting).
+    awaited: Option<CommandId>,
+    expires: Pin<Box<dyn Future<Output = ()>>>,
 }
 
 /// How to log in.
@@ -59,6 +83,7 @@ pub struct Client<T: Transport> {
     greeting: Greeting,
     /// The server answered `-ERR` to `CAPA`: it is a plain RFC 1939 server.
     capa_unsupported: bool,
+    deadline: Option<Deadline>,
 }
 
 impl<T: Transport> std::fmt::Debug for Client<T> {
@@ -81,6 +106,7 @@ impl<T: Transport> Client<T> {
             end: 0,
             greeting: Greeting { status: StatusText::default(), apop_timestamp: None },
             capa_unsupported: false,
+            deadline: None,
         };
         let mut greeting = None;
         let result = client
@@ -93,7 +119,7 @@ impl<T: Transport> Client<T> {
             })
             .await;
         if let Err(e) = result {
-            let _ = client.transport.close().await;
+            client.close_quietly().await;
             return Err(e);
         }
         client.greeting = greeting.expect("drive stops at the greeting");
@@ -190,12 +216,25 @@ impl<T: Transport> Client<T> {
                 .handle_input(&self.buf[self.start..self.end])
                 .err()
                 .unwrap_or_else(|| Error::tls("the server sent data after accepting STLS (STARTTLS injection)"));
-            let _ = self.transport.close().await;
+            self.close_quietly().await;
             return Err(e);
         }
-        if let Err(e) = self.transport.start_tls().await {
-            let e = self.engine.handle_transport_error(e);
-            let _ = self.transport.close().await;
+        // The handshake is bounded like a reply: a server that accepts STLS and then stalls
+        // must not hang the client.
+        let limit = match (self.config.reply_timeout, self.config.command_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let handshake = with_timeout(&*self.timer, limit, self.transport.start_tls()).await;
+        let failure = match handshake {
+            Some(Ok(())) => None,
+            Some(Err(e)) => Some(self.engine.handle_transport_error(e)),
+            None => {
+                Some(self.engine.handle_transport_error(Error::timeout("the TLS handshake after STLS took too long")))
+            }
+        };
+        if let Some(e) = failure {
+            self.close_quietly().await;
             return Err(e);
         }
         self.engine.tls_started();
@@ -209,12 +248,32 @@ impl<T: Transport> Client<T> {
         self.simple(Command::Utf8).await.map(drop)
     }
 
+    /// `LANG` (RFC 6856): the languages the server offers for its texts.
+    pub async fn languages(&mut self) -> Result<Vec<Language>> {
+        match self.simple(Command::lang(None)?).await? {
+            Reply::Languages(list) => Ok(list),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `LANG tag` (RFC 6856): the server's texts in that language from now on (`*` asks for
+    /// the server's choice from the client's preferences, which POP3 leaves to the server).
+    /// Returns the server's `+OK` text, which names the language chosen.
+    pub async fn set_language(&mut self, tag: &str) -> Result<String> {
+        match self.simple(Command::lang(Some(tag))?).await? {
+            Reply::Ok(status) => Ok(status.text),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// Logs in, choosing the method as [`LoginOptions`] says. Asks for the capabilities before
     /// (to choose) and after (they may change once logged in). Returns the method used.
     pub async fn login(&mut self, credentials: &Credentials, options: &LoginOptions) -> Result<AuthMethod> {
         if self.engine.state() == engine::State::Transaction {
             return Err(Error::usage("already logged in"));
         }
+        // Whatever the method, the secret never appears in a server text from now on.
+        self.engine.protect_secret(&credentials.secret);
         if self.engine.capabilities().is_none() {
             self.capa().await?;
         }
@@ -230,8 +289,9 @@ impl<T: Transport> Client<T> {
                 self.simple(Command::pass(&credentials.secret)?).await?;
             }
             AuthMethod::Apop => {
-                let timestamp = self.greeting.apop_timestamp.clone().expect("choose checked the timestamp");
-                self.simple(Command::apop(&credentials.user, &timestamp, &credentials.secret)?).await?;
+                let timestamp = self.greeting.apop_timestamp.as_deref().expect("choose checked the timestamp");
+                let digest = auth::apop_digest(timestamp, &credentials.secret);
+                self.simple(Command::apop(&credentials.user, digest)?).await?;
             }
             AuthMethod::Sasl(name) => {
                 let id = self.engine.authenticate(auth::mechanism(name, credentials)?)?;
@@ -251,8 +311,18 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// `LIST`: every message with its size (a hint).
-    pub async fn list(&mut self) -> Result<Listing<ListEntry>> {
+    /// `LIST`: every message with its size (a hint). A listing with a line that cannot be
+    /// read, or with a message numbered above the count `STAT` reported in this session, is a
+    /// [`ErrorKind::Protocol`] error whose [`Detail::Listing`] holds what could be read (the
+    /// session stays usable); [`Client::list_lenient`] returns such a listing as it is.
+    pub async fn list(&mut self) -> Result<Vec<ListEntry>> {
+        let listing = self.list_lenient().await?;
+        let beyond = self.beyond_stat_count(listing.entries.iter().map(|e| e.msg));
+        strict_listing("LIST", listing, beyond, ListingEntries::List)
+    }
+
+    /// `LIST`, with malformed lines kept apart in [`Listing::malformed`] instead of failing.
+    pub async fn list_lenient(&mut self) -> Result<Listing<ListEntry>> {
         match self.simple(Command::List(None)).await? {
             Reply::List(listing) => Ok(listing),
             other => Err(unexpected(&other)),
@@ -267,11 +337,25 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// `UIDL`: every message with its unique id.
-    pub async fn uidl(&mut self) -> Result<Listing<UidEntry>> {
+    /// `UIDL`: every message with its unique id, checked like [`Client::list`].
+    pub async fn uidl(&mut self) -> Result<Vec<UidEntry>> {
+        let listing = self.uidl_lenient().await?;
+        let beyond = self.beyond_stat_count(listing.entries.iter().map(|e| e.msg));
+        strict_listing("UIDL", listing, beyond, ListingEntries::Uidl)
+    }
+
+    /// `UIDL`, with malformed lines kept apart in [`Listing::malformed`] instead of failing.
+    pub async fn uidl_lenient(&mut self) -> Result<Listing<UidEntry>> {
         match self.simple(Command::Uidl(None)).await? {
             Reply::Uidl(listing) => Ok(listing),
             other => Err(unexpected(&other)),
+        }
+    }
+
+    fn beyond_stat_count(&self, msgs: impl Iterator<Item = MsgNum>) -> Vec<MsgNum> {
+        match self.engine.stat_count() {
+            Some(count) => msgs.filter(|m| m.get() > count).collect(),
+            None => Vec::new(),
         }
     }
 
@@ -358,16 +442,41 @@ impl<T: Transport> Client<T> {
     }
 
     /// Ends the session with `QUIT`: the server deletes the messages marked for deletion, then
-    /// the connection is closed. An error means the deletions may not have happened.
+    /// the connection is closed.
+    ///
+    /// A `-ERR` reply ([`ErrorKind::Server`]) means the marked messages were not deleted. When
+    /// messages were marked and the reply never came (the connection closed or timed out), the
+    /// error carries [`Detail::DeletionsUncertain`]: they may or may not be gone.
     pub async fn quit(mut self) -> Result<()> {
+        let marked = self.engine.marked_for_deletion();
         let result = self.simple(Command::Quit).await.map(drop);
-        let _ = self.transport.close().await;
-        result
+        self.close_quietly().await;
+        result.map_err(|e| {
+            if marked > 0 && e.kind() != ErrorKind::Server && e.kind() != ErrorKind::Usage {
+                let message = format!(
+                    "{}; the {marked} message(s) marked for deletion may or may not have been deleted \
+                     (QUIT was sent but its reply never came)",
+                    e.message()
+                );
+                e.with_message(message).with_detail(Detail::DeletionsUncertain { marked })
+            } else {
+                e
+            }
+        })
     }
 
     /// Closes the connection without `QUIT`: nothing marked for deletion is deleted.
     pub async fn close(mut self) -> Result<()> {
-        self.transport.close().await
+        match with_timeout(&*self.timer, Some(CLOSE_TIMEOUT), self.transport.close()).await {
+            Some(result) => result,
+            None => Err(Error::timeout("closing the connection took too long")),
+        }
+    }
+
+    /// Closes the connection after a fatal error, ignoring how that goes.
+    async fn close_quietly(&mut self) {
+        self.deadline = None;
+        let _ = with_timeout(&*self.timer, Some(CLOSE_TIMEOUT), self.transport.close()).await;
     }
 
     // ----- driving the engine -----
@@ -403,8 +512,8 @@ impl<T: Transport> Client<T> {
         let mut outcome = None;
         self.drive(|event| {
             match event {
-                Event::MessageStart { id: got, status } if got == id => {
-                    message.reserve(octets_hint(&status).unwrap_or(0).min(PREALLOCATE_MAX) as usize);
+                Event::MessageStart { id: got, announced_size, .. } if got == id => {
+                    message.reserve(announced_size.unwrap_or(0).min(PREALLOCATE_MAX) as usize);
                 }
                 Event::MessageData { id: got, data } if got == id => message.extend_from_slice(data),
                 Event::Done { id: got, result } if got == id => {
@@ -477,8 +586,8 @@ impl<T: Transport> Client<T> {
             .drive_with_engine(|engine, event| {
                 let Some(&(current, msg)) = pending.front() else { return Ok(true) };
                 match event {
-                    Event::MessageStart { id, status } if id == current => {
-                        message = Vec::with_capacity(octets_hint(&status).unwrap_or(0).min(PREALLOCATE_MAX) as usize);
+                    Event::MessageStart { id, announced_size, .. } if id == current => {
+                        message = Vec::with_capacity(announced_size.unwrap_or(0).min(PREALLOCATE_MAX) as usize);
                     }
                     // After the sink failed, the remaining replies are read and dropped.
                     Event::MessageData { id, data } if id == current && sink_error.is_none() => {
@@ -509,12 +618,12 @@ impl<T: Transport> Client<T> {
 
     async fn stream(&mut self, command: Command) -> Result<MessageStream<'_, T>> {
         let id = self.engine.send(command)?;
-        let mut status = None;
+        let mut started = None;
         let mut failure = None;
         self.drive(|event| {
             match event {
-                Event::MessageStart { id: got, status: s } if got == id => {
-                    status = Some(s);
+                Event::MessageStart { id: got, announced_size, .. } if got == id => {
+                    started = Some(announced_size);
                     return Ok(true);
                 }
                 Event::Done { id: got, result } if got == id => {
@@ -529,8 +638,8 @@ impl<T: Transport> Client<T> {
         if let Some(e) = failure {
             return Err(e);
         }
-        let status = status.expect("drive stops at the start");
-        Ok(MessageStream { octets_hint: octets_hint(&status), client: self, id, finished: false, received: 0 })
+        let announced = started.expect("drive stops at the start");
+        Ok(MessageStream { octets_hint: announced, client: self, id, finished: false, received: 0 })
     }
 
     /// Writes what the engine wants sent.
@@ -539,15 +648,37 @@ impl<T: Transport> Client<T> {
             let written = with_timeout(&*self.timer, self.config.reply_timeout, self.transport.write(&bytes)).await;
             match written {
                 Some(Ok(())) => {}
-                Some(Err(e)) => return Err(self.engine.handle_transport_error(e)),
+                Some(Err(e)) => {
+                    let e = self.engine.handle_transport_error(e);
+                    self.close_quietly().await;
+                    return Err(e);
+                }
                 None => {
                     let e = self.engine.handle_timeout();
-                    let _ = self.transport.close().await;
+                    self.close_quietly().await;
                     return Err(e);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Stops the deadline when no reply is awaited any more: a pending timer would keep a
+    /// JavaScript runtime alive (and hold memory) for nothing.
+    fn disarm_idle_deadline(&mut self) {
+        if !self.engine.expects_reply() {
+            self.deadline = None;
+        }
+    }
+
+    /// Starts the deadline of the reply now awaited, if it is not running yet.
+    fn arm_deadline(&mut self) {
+        let Some(limit) = self.config.command_deadline else { return };
+        let awaited = self.engine.awaited_command();
+        if self.deadline.as_ref().is_some_and(|d| d.awaited == awaited) {
+            return;
+        }
+        self.deadline = Some(Deadline { awaited, expires: self.timer.sleep(limit) });
     }
 
     /// Reads more bytes into the buffer, bounded by the reply timeout.
@@ -559,26 +690,38 @@ impl<T: Transport> Client<T> {
         }
         if self.end == self.buf.len() {
             // Cannot happen with a buffer larger than the line limit; guard anyway.
-            return Err(self.engine.handle_transport_error(Error::limit("the read buffer is full")));
+            let e = self.engine.handle_transport_error(Error::limit("the read buffer is full"));
+            self.close_quietly().await;
+            return Err(e);
         }
-        let read =
-            with_timeout(&*self.timer, self.config.reply_timeout, self.transport.read(&mut self.buf[self.end..])).await;
-        match read {
-            Some(Ok(0)) => {
-                self.engine.handle_eof()?;
-                Err(Error::closed("the server closed the connection"))
+        self.arm_deadline();
+        let Client { transport, timer, config, buf, end, deadline, .. } = self;
+        let read = with_timeout(&**timer, config.reply_timeout, transport.read(&mut buf[*end..]));
+        let outcome = match deadline {
+            Some(deadline) => {
+                let read = std::pin::pin!(read);
+                match futures::future::select(read, deadline.expires.as_mut()).await {
+                    futures::future::Either::Left((read, _)) => Some(read),
+                    futures::future::Either::Right(((), _)) => None,
+                }
             }
-            Some(Ok(n)) => {
+            None => Some(read.await),
+        };
+        let error = match outcome {
+            Some(Some(Ok(0))) => match self.engine.handle_eof() {
+                Ok(()) => return Err(Error::closed("the server closed the connection")),
+                Err(e) => e,
+            },
+            Some(Some(Ok(n))) => {
                 self.end += n;
-                Ok(())
+                return Ok(());
             }
-            Some(Err(e)) => Err(self.engine.handle_transport_error(e)),
-            None => {
-                let e = self.engine.handle_timeout();
-                let _ = self.transport.close().await;
-                Err(e)
-            }
-        }
+            Some(Some(Err(e))) => self.engine.handle_transport_error(e),
+            Some(None) => self.engine.handle_timeout(),
+            None => self.engine.handle_deadline(self.config.command_deadline.unwrap_or_default()),
+        };
+        self.close_quietly().await;
+        Err(error)
     }
 
     /// Sends what is queued and feeds input to the engine, passing each event to `handle`,
@@ -599,11 +742,18 @@ impl<T: Transport> Client<T> {
             // Flushing before every event keeps the pipelining window topped up while replies
             // stream in, so the server never runs dry.
             self.flush().await?;
-            let (used, event) = self.engine.handle_input(&self.buf[self.start..self.end])?;
+            let (used, event) = match self.engine.handle_input(&self.buf[self.start..self.end]) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    self.close_quietly().await;
+                    return Err(e);
+                }
+            };
             self.start += used;
             match event {
                 Some(event) => {
                     if handle(&mut self.engine, event)? {
+                        self.disarm_idle_deadline();
                         return Ok(());
                     }
                 }
@@ -622,9 +772,31 @@ impl<T: Transport> Client<T> {
 /// Pre-allocation from the server's size hint is capped: hints are not to be trusted.
 const PREALLOCATE_MAX: u64 = 16 * 1024 * 1024;
 
-/// The size in `+OK 1234 octets`, if the server said so (a hint only).
-fn octets_hint(status: &StatusText) -> Option<u64> {
-    status.text.split_ascii_whitespace().next()?.parse().ok()
+/// The entries of `listing`, or a protocol error carrying them when some lines could not be
+/// read or name messages above `STAT`'s count.
+fn strict_listing<T>(
+    command: &str,
+    listing: Listing<T>,
+    beyond_count: Vec<MsgNum>,
+    wrap: fn(Vec<T>) -> ListingEntries,
+) -> Result<Vec<T>> {
+    if listing.malformed.is_empty() && beyond_count.is_empty() {
+        return Ok(listing.entries);
+    }
+    let mut why = Vec::new();
+    if !listing.malformed.is_empty() {
+        let first = crate::proto::describe_line(listing.malformed[0].as_bytes());
+        why.push(format!("{} line(s) that cannot be read, the first \"{first}\"", listing.malformed.len()));
+    }
+    if let Some(first) = beyond_count.first() {
+        why.push(format!(
+            "{} entr(ies) for messages above the count STAT reported (the first for message {first})",
+            beyond_count.len()
+        ));
+    }
+    let problem = ListingProblem { entries: wrap(listing.entries), malformed: listing.malformed, beyond_count };
+    Err(Error::protocol(format!("the server's {command} listing has {}", why.join(" and ")))
+        .with_detail(Detail::Listing(Box::new(problem))))
 }
 
 fn unexpected(_reply: &Reply) -> Error {
@@ -662,7 +834,13 @@ impl<T: Transport> MessageStream<'_, T> {
         let client = &mut *self.client;
         loop {
             client.flush().await?;
-            let (used, event) = client.engine.handle_input(&client.buf[client.start..client.end])?;
+            let (used, event) = match client.engine.handle_input(&client.buf[client.start..client.end]) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    client.close_quietly().await;
+                    return Err(e);
+                }
+            };
             client.start += used;
             match event {
                 Some(Event::MessageData { id, data }) if id == self.id => {
@@ -673,11 +851,17 @@ impl<T: Transport> MessageStream<'_, T> {
                 }
                 Some(Event::Done { id, result }) if id == self.id => {
                     self.finished = true;
+                    client.disarm_idle_deadline();
                     result?;
                     return Ok(None);
                 }
                 Some(_) => {}
-                None => client.fill().await?,
+                None => {
+                    // What the engine queued while decoding (a NOOP that settles a glued
+                    // terminator, commands topping up the window) goes out before the wait.
+                    client.flush().await?;
+                    client.fill().await?
+                }
             }
         }
     }

@@ -6,7 +6,8 @@
 
 use std::fmt;
 
-use crate::proto::ResponseCode;
+use crate::proto::{ListEntry, MsgNum, ResponseCode, UidEntry};
+use crate::secret::Redactor;
 
 /// What went wrong, coarsely enough to decide what to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,6 +55,45 @@ impl ErrorKind {
     }
 }
 
+/// A machine-readable account of what happened, for the cases a program (or a user interface)
+/// must tell apart without reading the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Detail {
+    /// `QUIT` was sent with messages marked for deletion, and its reply never came (the
+    /// connection closed or timed out): the server may or may not have deleted them. Distinct
+    /// from a `QUIT` answered `-ERR`, after which they were not deleted. A later session finds
+    /// out: the messages are either still listed or gone.
+    DeletionsUncertain {
+        /// How many messages were marked.
+        marked: u32,
+    },
+    /// A `LIST` or `UIDL` listing had lines that could not be read, or entries for messages
+    /// beyond the count `STAT` reported. What could be read is here, for a caller that
+    /// chooses to be lenient.
+    Listing(Box<ListingProblem>),
+}
+
+/// The parts of a listing that was refused (see [`Detail::Listing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingProblem {
+    /// The entries that could be read, in server order.
+    pub entries: ListingEntries,
+    /// The lines that could not be read, as sent (lossy UTF-8, credentials redacted).
+    pub malformed: Vec<String>,
+    /// Entries numbered above the message count `STAT` reported in the same session.
+    pub beyond_count: Vec<MsgNum>,
+}
+
+/// The readable entries of a refused listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListingEntries {
+    /// From `LIST`.
+    List(Vec<ListEntry>),
+    /// From `UIDL`.
+    Uidl(Vec<UidEntry>),
+}
+
 /// The error type of every fallible operation in this crate.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Error {
@@ -61,17 +101,39 @@ pub struct Error {
     message: String,
     code: Option<ResponseCode>,
     server_text: Option<String>,
+    detail: Option<Detail>,
 }
 
 impl Error {
     /// A new error of `kind` with a human-readable explanation.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), code: None, server_text: None }
+        Error { kind, message: message.into(), code: None, server_text: None, detail: None }
     }
 
     /// An error that carries the server's `-ERR` reply.
     pub fn from_server(kind: ErrorKind, context: impl Into<String>, code: Option<ResponseCode>, text: &str) -> Self {
-        Error { kind, message: context.into(), code, server_text: Some(text.to_owned()) }
+        Error { kind, message: context.into(), code, server_text: Some(text.to_owned()), detail: None }
+    }
+
+    /// This error with `detail` attached.
+    pub fn with_detail(mut self, detail: Detail) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    /// This error with another explanation, keeping its kind, server reply and detail.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// This error with every credential `redactor` knows removed from its texts.
+    pub(crate) fn redacted(mut self, redactor: &Redactor) -> Self {
+        self.message = redactor.redact_str(&self.message).into_owned();
+        if let Some(text) = &self.server_text {
+            self.server_text = Some(redactor.redact_str(text).into_owned());
+        }
+        self
     }
 
     pub(crate) fn usage(message: impl Into<String>) -> Self {
@@ -122,8 +184,20 @@ impl Error {
     }
 
     /// The human-readable text of the server's `-ERR` line, when this error came from one.
+    /// Credentials the session sent are removed from it (a server may echo them).
     pub fn server_text(&self) -> Option<&str> {
         self.server_text.as_deref()
+    }
+
+    /// The machine-readable detail, for the conditions [`Detail`] lists.
+    pub fn detail(&self) -> Option<&Detail> {
+        self.detail.as_ref()
+    }
+
+    /// Whether messages marked for deletion may or may not have been deleted: `QUIT` was sent
+    /// and its reply never came (see [`Detail::DeletionsUncertain`]).
+    pub fn deletions_uncertain(&self) -> bool {
+        matches!(self.detail, Some(Detail::DeletionsUncertain { .. }))
     }
 
     /// Whether a new attempt later may succeed: network trouble, timeouts, and the server's

@@ -31,5 +31,5 @@ pub mod transport;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-pub use error::{Error, ErrorKind, Result};
-pub use secret::Secret;
+pub use error::{Detail, Error, ErrorKind, ListingEntries, ListingProblem, Result};
+pub use secret::{Redactor, Secret};

@@ -29,7 +29,9 @@ impl Timer for TokioTimer {
 /// A plain TCP connection.
 #[derive(Debug)]
 pub struct TcpTransport {
-    stream: TcpStream,
+    /// `None` once closed: closing releases the socket, so a server that keeps sending (after
+    /// a fatal error, say) meets a closed connection, not a full receive buffer.
+    stream: Option<TcpStream>,
     peer: String,
 }
 
@@ -44,7 +46,7 @@ impl TcpTransport {
         };
         // Commands are small and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
-        Ok(TcpTransport { stream, peer })
+        Ok(TcpTransport { stream: Some(stream), peer })
     }
 
     /// The `host:port` this transport is connected to.
@@ -53,17 +55,29 @@ impl TcpTransport {
     }
 }
 
+impl TcpTransport {
+    fn open(&mut self) -> Result<&mut TcpStream> {
+        self.stream.as_mut().ok_or_else(|| Error::closed(format!("the connection to {} is closed", self.peer)))
+    }
+}
+
 impl Transport for TcpTransport {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
-        self.stream.read(buf).await.map_err(|e| io_error(&format!("reading from {}", self.peer), &e))
+        let peer = &self.peer;
+        let stream =
+            self.stream.as_mut().ok_or_else(|| Error::closed(format!("the connection to {peer} is closed")))?;
+        stream.read(buf).await.map_err(|e| io_error(&format!("reading from {peer}"), &e))
     }
 
     async fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.stream.write_all(data).await.map_err(|e| io_error(&format!("writing to {}", self.peer), &e))
+        let result = self.open()?.write_all(data).await;
+        result.map_err(|e| io_error(&format!("writing to {}", self.peer), &e))
     }
 
     async fn close(&mut self) -> Result<()> {
-        self.stream.shutdown().await.map_err(|e| io_error(&format!("closing {}", self.peer), &e))
+        let Some(mut stream) = self.stream.take() else { return Ok(()) };
+        // Shut down (FIN) and drop: the socket is released whatever the server does next.
+        stream.shutdown().await.map_err(|e| io_error(&format!("closing {}", self.peer), &e))
     }
 }
 

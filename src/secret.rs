@@ -1,8 +1,10 @@
-//! Credentials that never print and are wiped from memory when dropped.
+//! Credentials that never print and are wiped from memory when dropped, and the redaction of
+//! server texts that echo them.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A password or access token.
 ///
@@ -58,9 +60,169 @@ impl fmt::Display for Secret {
     }
 }
 
+/// What replaces a credential in a server's text.
+pub const REDACTED: &str = "***";
+
+/// Every form of the session's credentials that went, or may go, on the wire: the password or
+/// token, and what mechanisms made of it (the base64 of a SASL response, the PLAIN string, an
+/// APOP digest). Server texts pass through [`Redactor::redact_str`] before they are stored in an
+/// error or handed to the caller, so a server that echoes its input (`-ERR invalid password
+/// 'hunter2'`) cannot put a credential in a log line.
+///
+/// Matching ignores case, Unicode's included (a server may upper-case what it echoes). Forms
+/// are wiped from memory when the redactor is dropped.
+#[derive(Default)]
+pub struct Redactor {
+    /// Lower-cased forms, longest first, so a form inside a longer one does not split it.
+    forms: Vec<Zeroizing<String>>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} forms)", self.forms.len())
+    }
+}
+
+impl Redactor {
+    /// Adds a form to redact (an empty one is ignored). Bytes that are not UTF-8 are taken as
+    /// the server's texts are read: lossily.
+    pub fn protect(&mut self, form: &[u8]) {
+        let lower = Zeroizing::new(String::from_utf8_lossy(form).to_lowercase());
+        if lower.is_empty() || self.forms.iter().any(|f| **f == *lower) {
+            return;
+        }
+        self.forms.push(lower);
+        self.forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    }
+
+    /// Adds `form` and its standard base64 encoding (the way SASL puts it on the wire).
+    pub fn protect_with_base64(&mut self, form: &[u8]) {
+        use base64::Engine as _;
+        self.protect(form);
+        if !form.is_empty() {
+            let encoded = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(form));
+            self.protect(encoded.as_bytes());
+        }
+    }
+
+    /// Whether nothing is protected yet.
+    pub fn is_empty(&self) -> bool {
+        self.forms.is_empty()
+    }
+
+    /// [`Redactor::redact_str`] for raw bytes (read lossily as UTF-8 when something matched).
+    pub fn redact<'a>(&self, text: &'a [u8]) -> Cow<'a, [u8]> {
+        if self.forms.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        match self.redact_str(&String::from_utf8_lossy(text)) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            Cow::Owned(changed) => Cow::Owned(changed.into_bytes()),
+        }
+    }
+
+    /// `text` with every protected form replaced by [`REDACTED`]. Replacing may join the text
+    /// around a form into another occurrence, so it repeats until none is left; text that still
+    /// holds one after a few rounds (crafted to defeat the replacement) is withheld whole.
+    pub fn redact_str<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if self.forms.is_empty() || text.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut current: Cow<'a, str> = Cow::Borrowed(text);
+        for _ in 0..8 {
+            match self.redact_once(&current) {
+                None => return current,
+                Some(next) => current = Cow::Owned(next),
+            }
+        }
+        Cow::Borrowed("(withheld: the server's text contains a credential)")
+    }
+
+    /// One pass: `None` when nothing matched.
+    fn redact_once(&self, text: &str) -> Option<String> {
+        // The lower-cased text, and for each of its bytes the span of the original character
+        // it came from (lower-casing can change a character's length).
+        let mut lower = String::with_capacity(text.len());
+        let mut origin: Vec<(usize, usize)> = Vec::with_capacity(text.len());
+        for (at, c) in text.char_indices() {
+            let span = (at, at + c.len_utf8());
+            for l in c.to_lowercase() {
+                lower.push(l);
+                origin.extend(std::iter::repeat_n(span, l.len_utf8()));
+            }
+        }
+        let lower = Zeroizing::new(lower);
+        // Covered ranges of the original, from every form; overlaps merge.
+        let mut hits: Vec<(usize, usize)> = Vec::new();
+        for form in &self.forms {
+            for start in memchr::memmem::find_iter(lower.as_bytes(), form.as_bytes()) {
+                hits.push((origin[start].0, origin[start + form.len() - 1].1));
+            }
+        }
+        if hits.is_empty() {
+            return None;
+        }
+        hits.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        let mut pos = 0;
+        let mut iter = hits.into_iter().peekable();
+        while let Some((start, mut end)) = iter.next() {
+            while let Some(&(next_start, next_end)) = iter.peek() {
+                if next_start > end {
+                    break;
+                }
+                end = end.max(next_end);
+                iter.next();
+            }
+            if start >= pos {
+                out.push_str(&text[pos..start]);
+                out.push_str(REDACTED);
+            }
+            pos = pos.max(end);
+        }
+        out.push_str(&text[pos..]);
+        Some(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacts_every_form_in_any_case() {
+        let mut r = Redactor::default();
+        assert_eq!(r.redact(b"hunter2"), Cow::Borrowed(b"hunter2".as_slice()));
+        r.protect_with_base64(b"hunter2");
+        r.protect("pässwörd".as_bytes());
+        assert_eq!(r.redact_str("was PÄSSWÖRD?"), "was ***?");
+        assert_eq!(r.redact(b"bytes \xff hunter2"), Cow::<[u8]>::Owned("bytes \u{fffd} ***".as_bytes().to_vec()));
+        assert_eq!(r.redact_str("invalid password 'hunter2' for alice"), "invalid password '***' for alice");
+        assert_eq!(r.redact_str("INVALID PASSWORD 'HUNTER2'"), "INVALID PASSWORD '***'");
+        assert_eq!(r.redact_str("bad response aHVudGVyMg=="), "bad response ***");
+        assert_eq!(r.redact_str("nothing here"), "nothing here");
+    }
+
+    #[test]
+    fn overlapping_and_reassembled_forms_are_removed() {
+        let mut r = Redactor::default();
+        r.protect(b"abcd");
+        r.protect(b"cdef");
+        assert_eq!(r.redact_str("xabcdefy"), "x***y");
+        // Removing the inner copy joins "a" + "***b"... into another copy: replaced again.
+        let mut r = Redactor::default();
+        r.protect(b"a***b");
+        let out = r.redact_str("aa***bb");
+        assert!(!out.contains("a***b"), "{out}");
+    }
+
+    #[test]
+    fn regex_and_shell_metacharacters_are_plain_text() {
+        let mut r = Redactor::default();
+        r.protect(b".*$(rm -rf /)|\\d+[a]");
+        assert_eq!(r.redact_str("x .*$(rm -rf /)|\\d+[a] y"), "x *** y");
+        assert_eq!(r.redact_str("x anything y"), "x anything y");
+    }
 
     #[test]
     fn never_prints() {

@@ -253,7 +253,7 @@ async fn identify<T: Transport>(
     sizes: &BTreeMap<MsgNum, u64>,
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<(MsgNum, String)>, bool)> {
-    let listing = match client.uidl().await {
+    let listing = match client.uidl_lenient().await {
         Ok(listing) => listing,
         Err(e) if e.kind() == ErrorKind::Server => {
             warnings.push("the server has no UIDL: messages are identified by a digest of their headers".to_owned());
@@ -312,10 +312,18 @@ pub async fn sync<T: Transport>(
     match result {
         Ok((mut report, marked)) => {
             client.quit().await.map_err(|e| {
-                Error::new(
-                    e.kind(),
-                    format!("{}; the messages marked for deletion stay on the server until the next run", e),
-                )
+                if e.deletions_uncertain() {
+                    // Everything marked was recorded first: the next run finds each message
+                    // either gone (and forgets it) or still there (and deletes it again).
+                    let message = format!("{}; the next run finds out and finishes the job", e.message());
+                    e.with_message(message)
+                } else {
+                    let message = format!(
+                        "{}; the messages marked for deletion stay on the server until the next run",
+                        e.message()
+                    );
+                    e.with_message(message)
+                }
             })?;
             report.deleted = marked;
             Ok(report)
@@ -351,7 +359,15 @@ async fn sync_session<T: Transport>(
         }
     }
 
-    let sizes: BTreeMap<MsgNum, u64> = client.list().await?.entries.into_iter().map(|e| (e.msg, e.size)).collect();
+    let listing = client.list_lenient().await?;
+    if !listing.malformed.is_empty() {
+        report.warnings.push(format!(
+            "the server sent {} malformed LIST line(s), ignored: {}",
+            listing.malformed.len(),
+            listing.malformed.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let sizes: BTreeMap<MsgNum, u64> = listing.entries.into_iter().map(|e| (e.msg, e.size)).collect();
     report.on_server = sizes.len();
     let (ids, complete) = identify(client, &sizes, &mut report.warnings).await?;
 
@@ -365,6 +381,18 @@ async fn sync_session<T: Transport>(
     let mut new: Vec<(MsgNum, String)> =
         ids.iter().filter(|(_, id)| !state.messages.contains_key(id)).cloned().collect();
     report.already_saved = ids.len() - new.len();
+    // A message over the size limit would end the session half-way (its reply is not read
+    // past the limit), and every later run with it: leave it on the server, and say so.
+    let limit = client.config().engine.limits.max_message;
+    new.retain(|(msg, uid)| match sizes.get(msg) {
+        Some(&size) if size > limit => {
+            report.warnings.push(format!(
+                "message {msg} ({uid}) is {size} octets, over the size limit of {limit}; it stays on the server"
+            ));
+            false
+        }
+        _ => true,
+    });
     if let Some(max) = options.max_messages {
         new.truncate(max);
     }
@@ -384,7 +412,7 @@ async fn sync_session<T: Transport>(
             let uid = &uid_of[&msg];
             let body = match body {
                 Ok(body) => body,
-                Err(e) if e.kind() == ErrorKind::Server || e.kind() == ErrorKind::Limit => {
+                Err(e) if e.kind() == ErrorKind::Server => {
                     // This one message cannot be had now; it stays on the server for later.
                     refused.push(format!("message {msg} ({uid}) was not downloaded: {e}"));
                     return Ok(());

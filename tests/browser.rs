@@ -52,18 +52,18 @@ async fn login_list_and_download_through_websockify() {
     assert_eq!(stat.count, expected);
     let list = client.list().await.unwrap();
     let uids = client.uidl().await.unwrap();
-    assert_eq!(list.entries.len(), expected as usize);
-    assert_eq!(uids.entries.len(), expected as usize);
+    assert_eq!(list.len(), expected as usize);
+    assert_eq!(uids.len(), expected as usize);
 
     // Every message, pipelined. LIST sizes are hints: Dovecot adds the CRLF a message without a
     // final newline lacks, so a message may be two octets longer than listed.
-    let msgs: Vec<MsgNum> = list.entries.iter().map(|e| e.msg).collect();
+    let msgs: Vec<MsgNum> = list.iter().map(|e| e.msg).collect();
     let mut total = 0u64;
     let mut count = 0;
     client
         .retr_many(&msgs, |msg, body| {
             let body = body?;
-            let listed = list.entries.iter().find(|e| e.msg == msg).unwrap().size;
+            let listed = list.iter().find(|e| e.msg == msg).unwrap().size;
             let got = body.len() as u64;
             assert!(got == listed || got == listed + 2, "message {msg}: {got} octets, {listed} listed");
             assert!(body.ends_with(b"\r\n"));
@@ -80,7 +80,7 @@ async fn login_list_and_download_through_websockify() {
     // TOP and a streamed RETR of the largest message.
     let top = client.top(n(1), 0).await.unwrap();
     assert!(top.windows(4).any(|w| w == b"\r\n\r\n"));
-    let largest = list.entries.iter().max_by_key(|e| e.size).unwrap();
+    let largest = list.iter().max_by_key(|e| e.size).unwrap();
     let mut stream = client.retr_stream(largest.msg).await.unwrap();
     let mut streamed = 0u64;
     while let Some(chunk) = stream.next_chunk().await.unwrap() {
@@ -194,7 +194,7 @@ mod end_to_end_tls {
         // The largest message, decrypted in the page (regression: big reads overflowed
         // rustls's buffer of decrypted data).
         let list = client.list().await.unwrap();
-        let largest = list.entries.iter().max_by_key(|e| e.size).unwrap();
+        let largest = list.iter().max_by_key(|e| e.size).unwrap();
         let body = client.retr(largest.msg).await.unwrap();
         assert_eq!(body.len() as u64, largest.size);
         client.quit().await.unwrap();

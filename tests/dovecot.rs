@@ -134,14 +134,13 @@ async fn every_transaction_command() {
     assert_eq!(stat.size, expected_sizes.iter().sum::<u64>());
 
     let list = client.list().await.unwrap();
-    assert!(list.malformed.is_empty());
-    let sizes: Vec<u64> = list.entries.iter().map(|e| e.size).collect();
+    let sizes: Vec<u64> = list.iter().map(|e| e.size).collect();
     assert_eq!(sizes, expected_sizes);
     assert_eq!(client.list_one(n(2)).await.unwrap().size, expected_sizes[1]);
 
     let uidl = client.uidl().await.unwrap();
-    assert_eq!(uidl.entries.len(), 4);
-    assert_eq!(client.uidl_one(n(3)).await.unwrap(), uidl.entries[2]);
+    assert_eq!(uidl.len(), 4);
+    assert_eq!(client.uidl_one(n(3)).await.unwrap(), uidl[2]);
 
     for (i, stored) in mail.iter().enumerate() {
         let got = client.retr(n(i as u32 + 1)).await.unwrap();
@@ -207,7 +206,7 @@ async fn uidl_is_stable_across_sessions() {
     let second = client.uidl().await.unwrap();
     client.quit().await.unwrap();
     assert_eq!(first, second);
-    let mut uids: Vec<&str> = first.entries.iter().map(|e| e.uid.as_str()).collect();
+    let mut uids: Vec<&str> = first.iter().map(|e| e.uid.as_str()).collect();
     uids.sort();
     uids.dedup();
     assert_eq!(uids.len(), 5, "ids are unique");

@@ -94,18 +94,19 @@ async fn overlong_line_is_a_limit_error() {
 }
 
 #[tokio::test]
-async fn oversized_message_is_skipped_and_the_session_goes_on() {
+async fn oversized_message_ends_the_session_and_closes_the_connection() {
     let mut script = fake::login_steps();
     let mut big = b"+OK\r\n".to_vec();
     big.extend(std::iter::repeat_n(b"0123456789abcdef\r\n".as_slice(), 1000).flatten());
     big.extend_from_slice(b".\r\n");
-    script.extend([Expect("RETR 1"), Send(big), Expect("RETR 2"), send("+OK\r\nsmall\r\n.\r\n")]);
-    let (port, _server) = fake::serve(script).await;
+    script.extend([Expect("RETR 1"), Send(big), fake::AwaitClose(Duration::from_secs(3))]);
+    let (port, server) = fake::serve(script).await;
     let mut cfg = config(5000);
     cfg.engine.limits = Limits { max_message: 1024, ..Limits::default() };
     let mut client = logged_in(port, cfg).await;
     assert_eq!(client.retr(n(1)).await.unwrap_err().kind(), ErrorKind::Limit);
-    assert_eq!(client.retr(n(2)).await.unwrap(), b"small\r\n");
+    assert_eq!(client.retr(n(2)).await.unwrap_err().kind(), ErrorKind::Limit, "the session is over");
+    assert_eq!(server.await.unwrap().last().map(String::as_str), Some("<closed>"));
 }
 
 #[tokio::test]
@@ -121,7 +122,7 @@ async fn wrong_list_sizes_do_not_truncate() {
     ]);
     let (port, _server) = fake::serve(script).await;
     let mut client = logged_in(port, config(5000)).await;
-    assert_eq!(client.list().await.unwrap().entries[0].size, 10);
+    assert_eq!(client.list().await.unwrap()[0].size, 10);
     assert_eq!(client.retr(n(1)).await.unwrap(), body.as_bytes());
 }
 
@@ -175,7 +176,7 @@ async fn replies_written_one_byte_at_a_time() {
     assert_eq!(client.greeting().apop_timestamp.as_deref(), Some("<1.2@fake>"));
     let options = LoginOptions { method: AuthMethod::UserPass, allow_cleartext: true };
     client.login(&Credentials::new("alice", "wonderland"), &options).await.unwrap();
-    let uids: Vec<String> = client.uidl().await.unwrap().entries.into_iter().map(|e| e.uid).collect();
+    let uids: Vec<String> = client.uidl().await.unwrap().into_iter().map(|e| e.uid).collect();
     assert_eq!(uids, ["abc", "def"]);
     assert_eq!(client.retr(n(2)).await.unwrap(), b"Subject: x\r\n\r\n.dotted\r\n");
     client.quit().await.unwrap();

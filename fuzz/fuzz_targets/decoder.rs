@@ -12,7 +12,7 @@ enum Owned {
     Line(Vec<u8>),
     ListLine(Vec<u8>),
     Data(Vec<u8>),
-    End(u64),
+    End,
     Error,
 }
 
@@ -74,7 +74,7 @@ fn run(data: &[u8], cuts: &[usize], kinds: &[u8], limits: Limits) -> Vec<Owned> 
                         _ => out.push(Owned::Data(d.to_vec())),
                     }
                 }
-                Frame::End { discarded } => out.push(Owned::End(discarded)),
+                Frame::End => out.push(Owned::End),
             }
         }
         pending.drain(..pos);

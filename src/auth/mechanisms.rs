@@ -32,6 +32,10 @@ impl Plain {
 }
 
 impl Mechanism for Plain {
+    fn secret(&self) -> Option<&Secret> {
+        Some(&self.secret)
+    }
+
     fn name(&self) -> &str {
         "PLAIN"
     }
@@ -70,6 +74,10 @@ impl Login {
 }
 
 impl Mechanism for Login {
+    fn secret(&self) -> Option<&Secret> {
+        Some(&self.secret)
+    }
+
     fn name(&self) -> &str {
         "LOGIN"
     }
@@ -109,6 +117,10 @@ impl CramMd5 {
 }
 
 impl Mechanism for CramMd5 {
+    fn secret(&self) -> Option<&Secret> {
+        Some(&self.secret)
+    }
+
     fn name(&self) -> &str {
         "CRAM-MD5"
     }

@@ -78,6 +78,10 @@ fn describe_server_error(json: &str) -> String {
 }
 
 impl Mechanism for Bearer {
+    fn secret(&self) -> Option<&Secret> {
+        Some(&self.token)
+    }
+
     fn name(&self) -> &str {
         match self.kind {
             BearerKind::OAuthBearer => "OAUTHBEARER",

@@ -161,6 +161,10 @@ impl Scram {
 }
 
 impl Mechanism for Scram {
+    fn secret(&self) -> Option<&Secret> {
+        Some(&self.secret)
+    }
+
     fn name(&self) -> &str {
         self.hash.name()
     }

@@ -25,8 +25,12 @@ use zeroize::Zeroizing;
 use crate::auth::Mechanism;
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{
-    describe_line, BlockKind, Capabilities, Command, Decoder, Frame, Limits, MsgNum, ReplyShape, StatusLine, StatusText,
+    announced_size, describe_line, parse_language, parse_list_entry, parse_stat, parse_uid_entry, BlockKind,
+    Capabilities, Command, Decoder, Frame, Limits, MsgNum, ReplyShape, StatusLine, StatusText,
 };
+use crate::secret::{Redactor, Secret};
+
+pub use crate::proto::{Language, ListEntry, Stat, UidEntry};
 
 /// Engine settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,34 +84,6 @@ pub struct Greeting {
     pub apop_timestamp: Option<String>,
 }
 
-/// The answer to `STAT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stat {
-    /// Number of messages in the mailbox (not counting those marked deleted).
-    pub count: u32,
-    /// Their total size in octets, as the server counts it (a hint).
-    pub size: u64,
-}
-
-/// One line of `LIST`: a message and its size. Sizes are hints: some servers count LF line
-/// endings, some are simply wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListEntry {
-    /// The message number.
-    pub msg: MsgNum,
-    /// The size the server reports, in octets.
-    pub size: u64,
-}
-
-/// One line of `UIDL`: a message and its unique id, stable across sessions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UidEntry {
-    /// The message number.
-    pub msg: MsgNum,
-    /// The unique id (1 to 70 printable characters per RFC 1939; kept as sent).
-    pub uid: String,
-}
-
 /// The lines of a multi-line listing, and lines that could not be parsed (kept for reporting,
 /// never silently dropped).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +115,8 @@ pub enum Reply {
     Uidl(Listing<UidEntry>),
     /// `UIDL n`.
     UidlOne(UidEntry),
+    /// `LANG` without a tag: the languages the server offers (RFC 6856).
+    Languages(Vec<Language>),
     /// `CAPA`.
     Capabilities(Capabilities),
     /// The end of a `RETR` or `TOP` message, whose data came as [`Event::MessageData`].
@@ -156,6 +134,9 @@ pub enum Event<'a> {
         id: CommandId,
         /// The `+OK` line (often `+OK 1234 octets`, a hint at best).
         status: StatusText,
+        /// The size a `RETR` reply announced (`+OK 1234 octets`); `None` for `TOP` and when
+        /// the server said nothing. A hint: servers get it wrong.
+        announced_size: Option<u64>,
     },
     /// A piece of the message being received, unstuffed, borrowed from the input.
     MessageData {
@@ -179,8 +160,8 @@ pub enum Event<'a> {
 pub struct Stats {
     /// Commands sent.
     pub commands: u64,
-    /// Times the client sent something while it was not waiting for any reply, plus SASL
-    /// exchanges: the number of network round trips the session cost.
+    /// The network round trips the session cost: times the client sent something while it was
+    /// not waiting for any reply (the server was idle until it arrived), plus SASL steps.
     pub round_trips: u64,
     /// Octets received.
     pub bytes_in: u64,
@@ -194,13 +175,19 @@ enum Kind {
     Capa,
     Stls,
     Utf8,
+    /// `LANG` without a tag: a listing of languages.
+    Languages,
     User,
     Login,
     Stat,
     List,
-    ListOne,
+    /// `LIST n`: the reply must be about message n.
+    ListOne(MsgNum),
     Uidl,
-    UidlOne,
+    /// `UIDL n`: the reply must be about message n.
+    UidlOne(MsgNum),
+    Dele,
+    Rset,
     /// `RETR`: a message, whose size the `+OK` may announce.
     Retr,
     /// `TOP`: headers and some lines.
@@ -218,18 +205,65 @@ impl Kind {
             Command::Capa => Kind::Capa,
             Command::Stls => Kind::Stls,
             Command::Utf8 => Kind::Utf8,
+            Command::Lang(None) => Kind::Languages,
             Command::User(_) => Kind::User,
             Command::Pass(_) | Command::Apop { .. } | Command::Auth { .. } => Kind::Login,
             Command::Stat => Kind::Stat,
             Command::List(None) => Kind::List,
-            Command::List(Some(_)) => Kind::ListOne,
+            Command::List(Some(n)) => Kind::ListOne(*n),
             Command::Uidl(None) => Kind::Uidl,
-            Command::Uidl(Some(_)) => Kind::UidlOne,
+            Command::Uidl(Some(n)) => Kind::UidlOne(*n),
             Command::Retr(_) => Kind::Retr,
             Command::Top(..) => Kind::Top,
+            Command::Dele(_) => Kind::Dele,
+            Command::Rset => Kind::Rset,
             Command::Quit => Kind::Quit,
             _ => Kind::Other,
         }
+    }
+}
+
+/// Commands after which nothing may be pipelined: the server may change processes or start
+/// TLS when it answers them, and drop input that arrived early (Courier).
+fn is_barrier(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::User(_)
+            | Command::Pass(_)
+            | Command::Apop { .. }
+            | Command::Auth { .. }
+            | Command::Stls
+            | Command::Utf8
+            | Command::Quit
+    )
+}
+
+/// Whether `command` is valid in `state` (RFC 1939 section 3; RFC 6856 for `UTF8` and `LANG`).
+fn allowed_in(state: State, command: &Command) -> bool {
+    let before_login = matches!(
+        command,
+        Command::Capa
+            | Command::Stls
+            | Command::Utf8
+            | Command::Lang(_)
+            | Command::User(_)
+            | Command::Pass(_)
+            | Command::Apop { .. }
+            | Command::Auth { .. }
+            | Command::Quit
+    );
+    match state {
+        State::Greeting | State::Authorization => before_login,
+        State::Transaction => !matches!(
+            command,
+            Command::Stls
+                | Command::Utf8
+                | Command::User(_)
+                | Command::Pass(_)
+                | Command::Apop { .. }
+                | Command::Auth { .. }
+        ),
+        State::Update | State::Closed => false,
     }
 }
 
@@ -246,6 +280,7 @@ enum Collecting {
     Capabilities(Capabilities),
     List(Listing<ListEntry>),
     Uidl(Listing<UidEntry>),
+    Languages(Vec<Language>),
 }
 
 struct Queued {
@@ -283,6 +318,12 @@ pub struct Engine {
     utf8: bool,
     fatal: Option<Error>,
     stats: Stats,
+    /// Every form of the credentials sent in this session, removed from server texts.
+    redactor: Redactor,
+    /// Messages marked with `DELE` since login or the last `RSET`.
+    marked: u32,
+    /// The message count from the last `STAT`, to check listings against.
+    stat_count: Option<u32>,
 }
 
 impl fmt::Debug for Engine {
@@ -314,6 +355,9 @@ impl Engine {
             utf8: false,
             fatal: None,
             stats: Stats::default(),
+            redactor: Redactor::default(),
+            marked: 0,
+            stat_count: None,
         }
     }
 
@@ -378,6 +422,35 @@ impl Engine {
         self.stats
     }
 
+    /// How many messages the server accepted `DELE` for since login or the last `RSET`: what
+    /// a `QUIT` would delete.
+    pub fn marked_for_deletion(&self) -> u32 {
+        self.marked
+    }
+
+    /// The message count the last `STAT` of this session reported, if any.
+    pub fn stat_count(&self) -> Option<u32> {
+        self.stat_count
+    }
+
+    /// The command whose reply the engine waits for now (the oldest in flight), if any.
+    pub fn awaited_command(&self) -> Option<CommandId> {
+        self.in_flight.front().map(|f| f.id)
+    }
+
+    /// Removes `secret` (and its base64 form) from every server text from now on. The engine
+    /// already protects every credential it puts on the wire; drivers call this for a secret
+    /// that never goes on the wire as it is (the password behind an APOP or SCRAM login).
+    pub fn protect_secret(&mut self, secret: &Secret) {
+        self.redactor.protect_with_base64(secret.expose().as_bytes());
+    }
+
+    /// `text` with every protected credential removed: what server texts pass through before
+    /// they reach an error or a reply.
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        self.redactor.redact_str(text)
+    }
+
     // ----- commands -----
 
     /// Queues `command`. Fails at once, before anything is sent, if the command is not valid
@@ -390,6 +463,14 @@ impl Engine {
             ));
         }
         self.check_state_for(&command)?;
+        // The line length is checked here too, where the command enters the wire's queue:
+        // the typed arguments make CR, LF and NUL impossible, not an overlong line.
+        let command = command.checked()?;
+        match &command {
+            Command::Pass(secret) => self.redactor.protect_with_base64(secret.expose().as_bytes()),
+            Command::Apop { digest, .. } => self.redactor.protect(digest.as_str().as_bytes()),
+            _ => {}
+        }
         Ok(self.enqueue(command, None))
     }
 
@@ -397,7 +478,13 @@ impl Engine {
     pub fn authenticate(&mut self, mut mechanism: Box<dyn Mechanism>) -> Result<CommandId> {
         self.check_usable()?;
         let name = mechanism.name().to_owned();
+        if let Some(secret) = mechanism.secret() {
+            self.redactor.protect_with_base64(secret.expose().as_bytes());
+        }
         let initial = mechanism.initial_response()?;
+        if let Some(raw) = &initial {
+            self.redactor.protect_with_base64(raw);
+        }
         let (command, deferred_initial) = match initial {
             None => (Command::auth(&name, None)?, None),
             Some(raw) => {
@@ -437,12 +524,7 @@ impl Engine {
     }
 
     fn check_state_for(&self, command: &Command) -> Result<()> {
-        let allowed = match self.state {
-            State::Greeting | State::Authorization => command.allowed_before_login(),
-            State::Transaction => command.allowed_after_login(),
-            State::Update | State::Closed => false,
-        };
-        if allowed {
+        if allowed_in(self.state, command) {
             return Ok(());
         }
         let why = if self.state == State::Transaction { "after login" } else { "before login" };
@@ -483,7 +565,7 @@ impl Engine {
         while let Some(next) = self.queued.front() {
             let busy = !self.in_flight.is_empty();
             let after_barrier = self.in_flight.back().is_some_and(|f| f.barrier);
-            if busy && (next.command.is_barrier() || after_barrier || self.in_flight.len() >= window) {
+            if busy && (is_barrier(&next.command) || after_barrier || self.in_flight.len() >= window) {
                 break;
             }
             let Queued { id, command, sasl } = self.queued.pop_front().expect("front exists");
@@ -526,7 +608,16 @@ impl Engine {
         loop {
             let (used, frame) = match self.decoder.decode(&input[pos..]) {
                 Ok(decoded) => decoded,
-                Err(e) => return Err(self.fail(e)),
+                Err(e) => {
+                    let e = match self.in_flight.front() {
+                        Some(front) if self.decoder.in_block() => {
+                            let message = format!("{} (the reply to {})", e.message(), front.label);
+                            e.with_message(message)
+                        }
+                        _ => e,
+                    };
+                    return Err(self.fail(e));
+                }
             };
             pos += used;
             self.stats.bytes_in += used as u64;
@@ -544,7 +635,7 @@ impl Engine {
                     let id = self.in_flight.front().expect("data belongs to a command").id;
                     Some(Event::MessageData { id, data })
                 }
-                Frame::End { discarded } => Some(self.on_block_end(discarded)),
+                Frame::End => Some(self.on_block_end()),
             };
             if event.is_some() {
                 return Ok((pos, event));
@@ -582,7 +673,7 @@ impl Engine {
             label: command.to_string(),
             kind,
             shape: command.reply_shape(),
-            barrier: command.is_barrier(),
+            barrier: is_barrier(command),
             sasl,
             collecting: None,
         });
@@ -611,7 +702,8 @@ impl Engine {
         }
     }
 
-    /// Tells the engine the driver gave up waiting for the server. The session is over.
+    /// Tells the engine the driver gave up waiting for the server (it stayed silent for too
+    /// long). The session is over.
     pub fn handle_timeout(&mut self) -> Error {
         if let Some(e) = &self.fatal {
             return e.clone();
@@ -619,6 +711,26 @@ impl Engine {
         let error = match (self.state, self.in_flight.front()) {
             (State::Greeting, _) => Error::timeout("the server did not send its greeting in time"),
             (_, Some(front)) => Error::timeout(format!("the server did not answer {} in time", front.label)),
+            _ => Error::timeout("the connection timed out"),
+        };
+        self.fail(error)
+    }
+
+    /// Tells the engine the reply it waits for took longer than the driver's deadline for one
+    /// command (`limit`), although the server kept sending. The session is over.
+    pub fn handle_deadline(&mut self, limit: std::time::Duration) -> Error {
+        if let Some(e) = &self.fatal {
+            return e.clone();
+        }
+        let secs = limit.as_secs_f64();
+        let error = match (self.state, self.in_flight.front()) {
+            (State::Greeting, _) => {
+                Error::timeout(format!("the server did not complete its greeting within the {secs} s deadline"))
+            }
+            (_, Some(front)) => Error::timeout(format!(
+                "the server did not complete its reply to {} within the {secs} s deadline for one command",
+                front.label
+            )),
             _ => Error::timeout("the connection timed out"),
         };
         self.fail(error)
@@ -640,17 +752,25 @@ impl Engine {
         if self.state == State::Greeting {
             return self.on_greeting(line).map(Some);
         }
-        let Some(front) = self.in_flight.front_mut() else {
-            let what = describe_line(line);
+        // The line is parsed as it came (redacting first could break the grammar: a password
+        // "p" would turn PIPELINING into ***I***ELINING); its texts are redacted before any of
+        // them reaches a reply or an error. A SASL challenge goes to the mechanism as it is.
+        let sasl = self.in_flight.front().is_some_and(|f| f.shape == ReplyShape::Sasl);
+        let Some(front) = self.in_flight.front() else {
+            let what = describe_line(&self.redactor.redact(line));
             return Err(self.fail(Error::protocol(format!("the server sent \"{what}\" when no reply was expected"))));
         };
-        let status = match StatusLine::parse(line, front.shape == ReplyShape::Sasl) {
-            Ok(status) => status,
-            Err(bad) => {
+        let status = match StatusLine::parse(line, sasl) {
+            Ok(StatusLine::Ok(status)) => StatusLine::Ok(self.redact_status(status)),
+            Ok(StatusLine::Err(status)) => StatusLine::Err(self.redact_status(status)),
+            Ok(continuation) => continuation,
+            Err(_) => {
+                let what = describe_line(&self.redactor.redact(line));
                 let label = front.label.clone();
-                return Err(self.fail(Error::protocol(format!("unexpected reply to {label}: \"{}\"", bad.0))));
+                return Err(self.fail(Error::protocol(format!("unexpected reply to {label}: \"{what}\""))));
             }
         };
+        let front = self.in_flight.front_mut().expect("checked above");
         match (front.shape, status) {
             (_, StatusLine::Continuation(data)) => {
                 self.on_sasl_challenge(&data)?;
@@ -660,6 +780,7 @@ impl Engine {
                 front.collecting = Some(match front.kind {
                     Kind::Capa => Collecting::Capabilities(Capabilities::default()),
                     Kind::List => Collecting::List(Listing::default()),
+                    Kind::Languages => Collecting::Languages(Vec::new()),
                     _ => Collecting::Uidl(Listing::default()),
                 });
                 self.decoder.expect_block(BlockKind::Lines);
@@ -670,11 +791,12 @@ impl Engine {
                 Ok(None)
             }
             (ReplyShape::Message, StatusLine::Ok(status)) => {
-                match announced_size(front.kind, &status.text) {
+                let announced = if front.kind == Kind::Retr { announced_size(&status.text) } else { None };
+                match announced {
                     Some(size) => self.decoder.expect_message(size),
                     None => self.decoder.expect_block(BlockKind::Message),
                 }
-                Ok(Some(Event::MessageStart { id: front.id, status }))
+                Ok(Some(Event::MessageStart { id: front.id, status, announced_size: announced }))
             }
             (_, StatusLine::Ok(status)) => {
                 let mut done = self.in_flight.pop_front().expect("front exists");
@@ -687,6 +809,18 @@ impl Engine {
                 Ok(Some(Event::Done { id: done.id, result: Err(error) }))
             }
         }
+    }
+
+    /// `status` with credentials removed from its text (and from an unknown response code).
+    fn redact_status(&self, mut status: StatusText) -> StatusText {
+        if self.redactor.is_empty() {
+            return status;
+        }
+        status.text = self.redactor.redact_str(&status.text).into_owned();
+        if let Some(crate::proto::ResponseCode::Other(code)) = &status.code {
+            status.code = Some(crate::proto::ResponseCode::Other(self.redactor.redact_str(code).into_owned()));
+        }
+        status
     }
 
     fn on_greeting<'a>(&mut self, line: &[u8]) -> Result<Event<'a>> {
@@ -738,18 +872,39 @@ impl Engine {
                 self.state = State::Closed;
                 Ok(Reply::Ok(status))
             }
-            Kind::Stat => parse_stat(&status.text)
-                .map(Reply::Stat)
-                .ok_or_else(|| Error::protocol(format!("cannot read the STAT reply \"{}\"", status.text))),
-            Kind::ListOne => parse_list_entry(&status.text).map(Reply::ListOne).ok_or_else(|| {
-                Error::protocol(format!("cannot read the reply to {}: \"{}\"", done.label, status.text))
-            }),
-            Kind::UidlOne => parse_uid_entry(&status.text).map(Reply::UidlOne).ok_or_else(|| {
-                Error::protocol(format!("cannot read the reply to {}: \"{}\"", done.label, status.text))
-            }),
-            Kind::Capa | Kind::List | Kind::Uidl | Kind::Retr | Kind::Top | Kind::User | Kind::Other | Kind::Probe => {
+            Kind::Dele => {
+                self.marked = self.marked.saturating_add(1);
                 Ok(Reply::Ok(status))
             }
+            Kind::Rset => {
+                self.marked = 0;
+                Ok(Reply::Ok(status))
+            }
+            Kind::Stat => {
+                let stat = parse_stat(&status.text)
+                    .ok_or_else(|| Error::protocol(format!("cannot read the STAT reply \"{}\"", status.text)))?;
+                self.stat_count = Some(stat.count);
+                Ok(Reply::Stat(stat))
+            }
+            Kind::ListOne(asked) => {
+                let entry = parse_list_entry(&status.text).ok_or_else(|| unreadable(&done.label, &status))?;
+                check_answers_for(asked, entry.msg, &done.label, &status)?;
+                Ok(Reply::ListOne(entry))
+            }
+            Kind::UidlOne(asked) => {
+                let entry = parse_uid_entry(&status.text).ok_or_else(|| unreadable(&done.label, &status))?;
+                check_answers_for(asked, entry.msg, &done.label, &status)?;
+                Ok(Reply::UidlOne(entry))
+            }
+            Kind::Capa
+            | Kind::Languages
+            | Kind::List
+            | Kind::Uidl
+            | Kind::Retr
+            | Kind::Top
+            | Kind::User
+            | Kind::Other
+            | Kind::Probe => Ok(Reply::Ok(status)),
         }
     }
 
@@ -757,10 +912,13 @@ impl Engine {
         match kind {
             Kind::Login | Kind::User => {
                 if let Some(sasl) = sasl {
+                    // A mechanism's explanation may quote what the server sent (SCRAM's `e=`,
+                    // an OAuth server's JSON): redacted like every server text.
                     if let Some(failure) = sasl.failure {
-                        return failure;
+                        return failure.redacted(&self.redactor);
                     }
                     if let Some(detail) = sasl.mechanism.failure_detail() {
+                        let detail = self.redactor.redact_str(&detail).into_owned();
                         return Error::from_server(ErrorKind::Auth, detail, status.code, &status.text);
                     }
                 }
@@ -800,6 +958,7 @@ impl Engine {
         };
         match response {
             Ok(response) => {
+                self.redactor.protect_with_base64(&response);
                 let encoded = Zeroizing::new(BASE64.encode(response.as_slice()));
                 self.outbox.extend_from_slice(encoded.as_bytes());
                 self.outbox.extend_from_slice(b"\r\n");
@@ -816,50 +975,67 @@ impl Engine {
 
     fn on_list_line(&mut self, line: &[u8]) {
         let front = self.in_flight.front_mut().expect("a list command is in flight");
+        let redactor = &self.redactor;
         match front.collecting.as_mut().expect("collecting a list") {
+            // Parsed as sent; the free texts are redacted when the listing ends.
             Collecting::Capabilities(caps) => caps.add_line(line),
-            Collecting::List(listing) => push_parsed(listing, line, parse_list_entry),
-            Collecting::Uidl(listing) => push_parsed(listing, line, parse_uid_entry),
+            Collecting::List(listing) => push_parsed(listing, line, parse_list_entry, redactor),
+            Collecting::Uidl(listing) => push_parsed(listing, line, parse_uid_entry, redactor),
+            Collecting::Languages(languages) => {
+                if let Some(language) = parse_language(&redactor.redact_str(&String::from_utf8_lossy(line))) {
+                    languages.push(language);
+                }
+            }
         }
     }
 
-    fn on_block_end<'a>(&mut self, discarded: u64) -> Event<'a> {
+    fn on_block_end<'a>(&mut self) -> Event<'a> {
         let done = self.in_flight.pop_front().expect("a block belongs to a command");
         let result = match done.collecting {
-            Some(Collecting::Capabilities(caps)) => {
+            Some(Collecting::Capabilities(mut caps)) => {
+                // IMPLEMENTATION and unknown lines are free text that reaches the caller.
+                if !self.redactor.is_empty() {
+                    caps.implementation = caps.implementation.map(|t| self.redactor.redact_str(&t).into_owned());
+                    for line in &mut caps.other {
+                        *line = self.redactor.redact_str(line).into_owned();
+                    }
+                }
                 self.capabilities = Some(caps.clone());
                 self.capabilities_stale = false;
                 Ok(Reply::Capabilities(caps))
             }
             Some(Collecting::List(listing)) => Ok(Reply::List(listing)),
             Some(Collecting::Uidl(listing)) => Ok(Reply::Uidl(listing)),
-            None if discarded > 0 => Err(Error::limit(format!(
-                "the reply to {} is larger than the limit of {} octets; it was read and discarded",
-                done.label, self.config.limits.max_message
-            ))),
+            Some(Collecting::Languages(languages)) => Ok(Reply::Languages(languages)),
             None => Ok(Reply::MessageEnd),
         };
         Event::Done { id: done.id, result }
     }
 }
 
-fn push_parsed<T>(listing: &mut Listing<T>, line: &[u8], parse: fn(&str) -> Option<T>) {
+fn push_parsed<T>(listing: &mut Listing<T>, line: &[u8], parse: fn(&str) -> Option<T>, redactor: &Redactor) {
     let text = String::from_utf8_lossy(line);
     match parse(&text) {
         Some(entry) => listing.entries.push(entry),
-        None => listing.malformed.push(text.into_owned()),
+        // Malformed lines end up in errors and warnings: redacted.
+        None => listing.malformed.push(redactor.redact_str(&text).into_owned()),
     }
 }
 
-/// The size a `RETR` reply announces (`+OK 1234 octets`, as in RFC 1939's examples). `TOP`
-/// replies are left alone: their size is the whole message's, not the reply's.
-fn announced_size(kind: Kind, text: &str) -> Option<u64> {
-    if kind != Kind::Retr {
-        return None;
+fn unreadable(label: &str, status: &StatusText) -> Error {
+    Error::protocol(format!("cannot read the reply to {label}: \"{}\"", describe_line(status.text.as_bytes())))
+}
+
+/// `LIST n` and `UIDL n` must answer for message n: an answer about another message would be
+/// taken for n's. The reply was complete, so the session stays in step and usable.
+fn check_answers_for(asked: MsgNum, answered: MsgNum, label: &str, status: &StatusText) -> Result<()> {
+    if asked == answered {
+        return Ok(());
     }
-    let mut words = text.split_ascii_whitespace();
-    let size = words.next()?.parse().ok()?;
-    words.next().is_some_and(|w| w.to_ascii_lowercase().starts_with("octet")).then_some(size)
+    Err(Error::protocol(format!(
+        "the server answered {label} about message {answered}: \"{}\"",
+        describe_line(status.text.as_bytes())
+    )))
 }
 
 /// The last `<...>` in the greeting, if it looks like an RFC 822 msg-id (it contains `@`).
@@ -868,26 +1044,6 @@ fn apop_timestamp(text: &str) -> Option<String> {
     let end = start + text[start..].find('>')?;
     let stamp = &text[start..=end];
     (stamp.contains('@') && !stamp[1..].contains('<')).then(|| stamp.to_owned())
-}
-
-fn parse_stat(text: &str) -> Option<Stat> {
-    let mut words = text.split_ascii_whitespace();
-    Some(Stat { count: words.next()?.parse().ok()?, size: words.next()?.parse().ok()? })
-}
-
-fn parse_list_entry(text: &str) -> Option<ListEntry> {
-    let mut words = text.split_ascii_whitespace();
-    let msg = MsgNum::new(words.next()?.parse().ok()?).ok()?;
-    Some(ListEntry { msg, size: words.next()?.parse().ok()? })
-}
-
-fn parse_uid_entry(text: &str) -> Option<UidEntry> {
-    let mut words = text.split_ascii_whitespace();
-    let msg = MsgNum::new(words.next()?.parse().ok()?).ok()?;
-    let uid = words.next()?;
-    // RFC 1939: 1 to 70 characters in the range 0x21..0x7E. Longer ids are kept: refusing them
-    // would make a message impossible to track; control characters cannot occur (split above).
-    Some(UidEntry { msg, uid: uid.to_owned() })
 }
 
 #[cfg(test)]

@@ -117,7 +117,10 @@ fn rfc1939_example_session() {
     assert_eq!(greeting.apop_timestamp.as_deref(), Some("<1896.697170952@dbc.mtview.ca.us>"));
     assert_eq!(h.engine.state(), State::Authorization);
 
-    let apop = h.send(Command::apop("mrose", "<1896.697170952@dbc.mtview.ca.us>", &Secret::new("tanstaaf")).unwrap());
+    let apop = h.send(
+        Command::apop("mrose", crate::auth::apop_digest("<1896.697170952@dbc.mtview.ca.us>", &Secret::new("tanstaaf")))
+            .unwrap(),
+    );
     assert_eq!(h.transmit(), "APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n");
     h.feed(b"+OK mrose's maildrop has 2 messages (320 octets)\r\n").unwrap();
     assert_eq!(h.engine.state(), State::Transaction);
@@ -506,7 +509,9 @@ fn stat_that_cannot_be_read_fails_that_command_only() {
 }
 
 #[test]
-fn oversized_message_fails_alone_and_the_session_goes_on() {
+fn oversized_message_ends_the_session_at_the_limit() {
+    // The rest of an oversized reply is never read (it may never end), so the session cannot
+    // be resynchronised: the error is fatal and sticky, and says which command it was.
     let config = Config { limits: Limits { max_message: 8, ..Limits::default() }, ..Config::default() };
     let mut h = Harness::with_config(config);
     h.feed(b"+OK\r\n").unwrap();
@@ -517,15 +522,15 @@ fn oversized_message_fails_alone_and_the_session_goes_on() {
     h.transmit();
     h.feed(b"+OK\r\n").unwrap();
     h.seen.clear();
-    let big = h.send(Command::Retr(n(1)));
+    h.send(Command::Retr(n(1)));
     h.transmit();
-    h.feed(b"+OK\r\n0123456789abcdef\r\n.\r\n").unwrap();
-    let noop = h.send(Command::Noop);
-    h.transmit();
-    h.feed(b"+OK\r\n").unwrap();
-    let Some(Seen::Done(id, Err(err))) = h.seen.iter().find(|s| matches!(s, Seen::Done(_, Err(_)))) else { panic!() };
-    assert_eq!((*id, err.kind()), (big, ErrorKind::Limit));
-    assert_eq!(h.seen.last(), Some(&Seen::Done(noop, ok(""))));
+    let err = h.feed(b"+OK 1000 octets\r\n0123456789abcdef").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Limit);
+    assert!(err.to_string().contains("RETR 1"), "{err}");
+    let delivered: usize = h.seen.iter().map(|s| if let Seen::Data(_, d) = s { d.len() } else { 0 }).sum();
+    assert_eq!(delivered, 8, "the first 8 octets, nothing past the limit");
+    assert_eq!(h.engine.send(Command::Noop).unwrap_err().kind(), ErrorKind::Limit);
+    assert_eq!(h.engine.state(), State::Closed);
 }
 
 #[test]
@@ -694,4 +699,193 @@ fn glued_terminator_before_a_pipelined_reply_needs_no_noop() {
     );
     h.feed(b"+OK 3 octets\r\none.\r\n").unwrap();
     assert_eq!(h.transmit(), "", "another command is in flight: its reply will settle it");
+}
+
+// ----- credentials echoed by the server never reach an error (issue 13) -----
+
+/// A small deterministic generator, so a failure names a seed that reproduces it.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A random secret: letters, digits, spaces, regex and shell metacharacters, quotes, non-ASCII.
+fn random_secret(rng: &mut Rng) -> String {
+    const ALPHABET: &[&str] = &[
+        "a", "Z", "q", "7", "0", " ", ".", "*", "+", "?", "^", "$", "(", ")", "[", "]", "{", "}", "|", "\\", "/", "'",
+        "\"", "`", "!", "#", "%", "&", ";", "<", ">", "~", "=", ",", ":", "@", "-", "é", "ß", "日", "🔑",
+    ];
+    let len = 8 + rng.below(33);
+    (0..len).map(|_| ALPHABET[rng.below(ALPHABET.len())]).collect()
+}
+
+/// Every form of `secret` that must never appear in an error: the secret, its base64, and the
+/// argument of every line the client put on the wire during authentication.
+fn forms_on_the_wire(secret: &str, wire: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_owned(), BASE64.encode(secret)];
+    for line in wire.split("\r\n").filter(|l| !l.is_empty() && *l != "*") {
+        let words: Vec<&str> = line.split(' ').collect();
+        match words[0] {
+            "PASS" => forms.push(line["PASS ".len()..].to_owned()),
+            "APOP" | "AUTH" if words.len() > 2 => forms.push(words[words.len() - 1].to_owned()),
+            "USER" | "AUTH" | "CAPA" | "RETR" | "NOOP" | "QUIT" => {}
+            // A SASL continuation response: base64 of what the mechanism computed.
+            _ => forms.push(line.to_owned()),
+        }
+    }
+    forms
+}
+
+fn assert_redacted(seed: u64, what: &str, err: &Error, forms: &[String]) {
+    let shown =
+        format!("{err} | {err:?} | {} | {}", err.message(), err.server_text().unwrap_or_default()).to_lowercase();
+    for form in forms {
+        assert!(!shown.contains(&form.to_lowercase()), "seed {seed}, {what}: {form:?} leaked into {shown:?}");
+    }
+}
+
+/// The errors the engine reported, in events or as the fatal error.
+fn errors_of(h: &Harness, fatal: Option<Error>) -> Vec<Error> {
+    let mut errors: Vec<Error> =
+        h.seen.iter().filter_map(|s| if let Seen::Done(_, Err(e)) = s { Some(e.clone()) } else { None }).collect();
+    errors.extend(fatal);
+    errors
+}
+
+#[test]
+fn echoed_credentials_are_redacted_through_every_mechanism() {
+    use crate::auth::{Bearer, BearerKind, CramMd5, Login, Scram, ScramHash};
+    for seed in 1..=150u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let secret = random_secret(&mut rng);
+        let pw = || Secret::new(secret.as_str());
+        for mechanism in 0..9 {
+            let mut h = Harness::greeted("+OK ready <1.2@host>\r\n");
+            let mut wire = String::new();
+            // Authenticate, answering each client step with a challenge the mechanism accepts,
+            // and finally refuse with -ERR echoing everything the client sent (and the secret,
+            // and its base64, in upper and lower case).
+            let challenges: Vec<String> = match mechanism {
+                0 => {
+                    h.send(Command::user("alice").unwrap());
+                    wire += &h.transmit();
+                    h.feed(b"+OK\r\n").unwrap();
+                    h.send(Command::pass(&pw()).unwrap());
+                    vec![]
+                }
+                1 => {
+                    h.engine.protect_secret(&pw());
+                    let digest = crate::auth::apop_digest("<1.2@host>", &pw());
+                    h.send(Command::apop("alice", digest).unwrap());
+                    vec![]
+                }
+                2 => {
+                    h.engine.authenticate(Box::new(Plain::new("alice".into(), pw()))).unwrap();
+                    vec![]
+                }
+                3 => {
+                    h.engine.authenticate(Box::new(Login::new("alice".into(), pw()))).unwrap();
+                    vec!["VXNlcm5hbWU6".into(), "UGFzc3dvcmQ6".into()]
+                }
+                4 => {
+                    h.engine.authenticate(Box::new(CramMd5::new("alice".into(), pw()))).unwrap();
+                    vec![BASE64.encode("<1896.697170952@postoffice.example.net>")]
+                }
+                5 | 6 => {
+                    let hash = if mechanism == 5 { ScramHash::Sha1 } else { ScramHash::Sha256 };
+                    h.engine
+                        .authenticate(Box::new(Scram::with_nonce(hash, "alice".into(), pw(), "abc".into())))
+                        .unwrap();
+                    // The server ends the exchange with an error that quotes the password.
+                    vec![BASE64.encode(format!("e=invalid-proof {secret}"))]
+                }
+                _ => {
+                    let kind = if mechanism == 7 { BearerKind::OAuthBearer } else { BearerKind::XOAuth2 };
+                    h.engine.authenticate(Box::new(Bearer::new(kind, "alice".into(), pw(), None, None))).unwrap();
+                    let status = format!("{{\"status\":\"invalid token {secret}\",\"scope\":\"x\"}}");
+                    vec![String::new(), BASE64.encode(status)]
+                }
+            };
+            wire += &h.transmit();
+            for challenge in challenges {
+                if h.engine.fatal_error().is_some() {
+                    break;
+                }
+                let _ = h.feed(format!("+ {challenge}\r\n").as_bytes());
+                wire += &h.transmit();
+            }
+            let forms = forms_on_the_wire(&secret, &wire);
+            let echo = forms.join(" | ");
+            let fatal = h.feed(format!("-ERR [AUTH] rejected: {echo} {}\r\n", echo.to_uppercase()).as_bytes()).err();
+            for err in errors_of(&h, fatal) {
+                assert_redacted(seed, &format!("mechanism {mechanism}"), &err, &forms);
+            }
+        }
+    }
+}
+
+#[test]
+fn echoed_credentials_are_redacted_in_later_replies() {
+    for seed in 1..=100u64 {
+        let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let secret = random_secret(&mut rng);
+        let mut h = Harness::greeted("+OK ready\r\n");
+        h.engine.authenticate(Box::new(Plain::new("alice".into(), Secret::new(secret.as_str())))).unwrap();
+        let wire = h.transmit();
+        h.feed(b"+OK welcome\r\n").unwrap();
+        let forms = forms_on_the_wire(&secret, &wire);
+        let echo = forms.join(" ");
+        // A refused command, a CAPA whose free texts echo, then a garbage line (fatal).
+        h.send(Command::Retr(n(1)));
+        h.send(Command::Capa);
+        h.send(Command::Noop);
+        h.transmit();
+        h.feed(format!("-ERR no such message; you said {echo}\r\n").as_bytes()).unwrap();
+        assert_eq!(h.transmit(), "CAPA\r\n", "one at a time: no PIPELINING");
+        h.feed(format!("+OK\r\nIMPLEMENTATION {echo}\r\nX-ECHO {echo}\r\n.\r\n").as_bytes()).unwrap();
+        assert_eq!(h.transmit(), "NOOP\r\n");
+        let caps = h.engine.capabilities().expect("CAPA answered").clone();
+        let shown = format!("{:?} {:?}", caps.implementation, caps.other).to_lowercase();
+        for form in &forms {
+            assert!(!shown.contains(&form.to_lowercase()), "seed {seed}: {form:?} in capabilities {shown}");
+        }
+        let fatal = h.feed(format!("garbage {echo}\r\n").as_bytes()).err();
+        assert!(fatal.is_some(), "a garbage line is fatal");
+        let errors = errors_of(&h, fatal);
+        assert_eq!(errors.len(), 2, "seed {seed}: {errors:?}");
+        for err in errors {
+            assert_redacted(seed, "later reply", &err, &forms);
+        }
+    }
+}
+
+#[test]
+fn short_passwords_do_not_break_the_grammar() {
+    // Redaction applies to texts after parsing: a password "p" or "ok" must not turn
+    // PIPELINING into ***I***ELINING, or +OK into +***.
+    for password in ["p", "ok", "OK", "+", "LINING"] {
+        let mut h = Harness::greeted("+OK ready\r\n");
+        h.send(Command::user("u").unwrap());
+        h.transmit();
+        h.feed(b"+OK\r\n").unwrap();
+        h.send(Command::pass(&Secret::new(password)).unwrap());
+        h.transmit();
+        h.feed(b"+OK logged in\r\n").unwrap();
+        h.send(Command::Capa);
+        h.transmit();
+        h.feed(b"+OK\r\nPIPELINING\r\nUIDL\r\n.\r\n").unwrap();
+        assert!(h.engine.is_pipelining(), "password {password:?}");
+        assert_eq!(h.engine.state(), State::Transaction);
+    }
 }

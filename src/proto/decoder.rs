@@ -31,8 +31,9 @@ pub struct Limits {
     /// The longest status line or list line accepted, in octets, without its line ending.
     /// RFC 2449 allows 512 octets; real servers occasionally send more.
     pub max_line: usize,
-    /// The largest message (`RETR`/`TOP` data) accepted, in octets. A larger message is read to
-    /// its end and discarded, and the command fails with a limit error; the session goes on.
+    /// The largest message (`RETR`/`TOP` data) accepted, in octets. Decoding fails with a
+    /// limit error as soon as a message passes it: a server that streams without end is
+    /// stopped there, and since the rest of the reply is never read, the session is over.
     pub max_message: u64,
     /// The largest multi-line list (`LIST`, `UIDL`, `CAPA`) accepted, in octets.
     pub max_list: u64,
@@ -62,9 +63,8 @@ pub enum Frame<'a> {
     ListLine(&'a [u8]),
     /// A piece of a message, unstuffed, with line endings exactly as the server sent them.
     Data(&'a [u8]),
-    /// The terminating `"."` of a block. `discarded` counts message octets dropped because the
-    /// message exceeded [`Limits::max_message`] (0 normally).
-    End { discarded: u64 },
+    /// The terminating `"."` of a block.
+    End,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +90,8 @@ pub struct Decoder {
     scanned: usize,
     /// Octets of the current block so far (message data or list lines).
     block_len: u64,
-    /// Octets dropped from the current message after it exceeded the limit.
-    discarded: u64,
+    /// The current message passed [`Limits::max_message`]: decoding has failed for good.
+    exceeded: bool,
     /// In a message of announced size, the octet offset where a glued terminator may stand.
     glue_at: Option<u64>,
     /// A possible glued terminator is waiting for what follows it (see [`Decoder::glue_waiting`]).
@@ -107,7 +107,7 @@ impl Decoder {
             limits,
             scanned: 0,
             block_len: 0,
-            discarded: 0,
+            exceeded: false,
             glue_at: None,
             glue_waiting: false,
             finder: memmem::Finder::new(b"\n."),
@@ -133,7 +133,6 @@ impl Decoder {
     pub fn expect_block(&mut self, kind: BlockKind) {
         debug_assert_eq!(self.state, State::Status);
         self.block_len = 0;
-        self.discarded = 0;
         self.glue_at = None;
         self.glue_waiting = false;
         self.state = match kind {
@@ -170,10 +169,17 @@ impl Decoder {
             State::Status => self.decode_status(input),
             State::List => self.decode_list_line(input),
             _ => {
-                // Discarded data yields no frame: keep going until a frame or the end of input.
+                if self.exceeded {
+                    return Err(self.too_large());
+                }
+                // A dot that turns out to be data may yield no frame yet: keep going until a
+                // frame or the end of input.
                 let mut used = 0;
                 loop {
                     let (n, frame) = self.decode_data(&input[used..]);
+                    if self.exceeded && frame.is_none() {
+                        return Err(self.too_large());
+                    }
                     used += n;
                     if frame.is_some() || n == 0 || used == input.len() {
                         return Ok((used, frame));
@@ -209,7 +215,7 @@ impl Decoder {
         }
         if line == b"." {
             self.state = State::Status;
-            return Ok((used, Some(Frame::End { discarded: 0 })));
+            return Ok((used, Some(Frame::End)));
         }
         let line = if line.starts_with(b"..") { &line[1..] } else { line };
         Ok((used, Some(Frame::ListLine(line))))
@@ -238,6 +244,13 @@ impl Decoder {
                 Ok(None)
             }
         }
+    }
+
+    fn too_large(&self) -> Error {
+        Error::limit(format!(
+            "the message is larger than the limit of {} octets; reading stopped there, and the session cannot go on",
+            self.limits.max_message
+        ))
     }
 
     fn overlong(&self) -> Error {
@@ -298,7 +311,7 @@ impl Decoder {
     fn glue_index(&self, pos: usize) -> Option<usize> {
         let at = self.glue_at?;
         let here = self.block_len + pos as u64;
-        if self.discarded > 0 || at < here {
+        if at < here {
             return None;
         }
         usize::try_from(at - here).ok().and_then(|d| pos.checked_add(d))
@@ -322,7 +335,7 @@ impl Decoder {
                 self.glue_at = None;
                 self.glue_waiting = false;
                 self.state = State::Status;
-                return (pos + term, Some(Frame::End { discarded: 0 }));
+                return (pos + term, Some(Frame::End));
             }
             if b"+OK".starts_with(after) || b"-ERR".starts_with(after) {
                 self.glue_waiting = after.is_empty();
@@ -347,9 +360,7 @@ impl Decoder {
                     pos += 1;
                 }
                 self.state = State::Status;
-                let discarded = self.discarded;
-                self.discarded = 0;
-                (pos, Some(Frame::End { discarded }))
+                (pos, Some(Frame::End))
             }
             b'.' => {
                 // A stuffed dot: drop the first, keep the second as the start of the line's data.
@@ -372,16 +383,18 @@ impl Decoder {
         (pos + used, frame)
     }
 
-    /// Counts message octets against the limit and wraps them in a frame. Past the limit,
-    /// octets are counted as discarded instead: the first `max_message` octets are delivered
-    /// whatever the chunking, and nothing after them.
+    /// Counts message octets against the limit and wraps them in a frame. Octets past the
+    /// limit are never handed out: the first `max_message` octets are (whatever the chunking),
+    /// then decoding fails (see [`Limits::max_message`]).
     fn data<'a>(&mut self, data: &'a [u8]) -> Option<Frame<'a>> {
-        if data.is_empty() {
+        if data.is_empty() || self.exceeded {
             return None;
         }
         let room = self.limits.max_message.saturating_sub(self.block_len);
-        let keep = if self.discarded > 0 { 0 } else { data.len().min(usize::try_from(room).unwrap_or(usize::MAX)) };
-        self.discarded += (data.len() - keep) as u64;
+        let keep = data.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        if keep < data.len() {
+            self.exceeded = true;
+        }
         self.block_len += keep as u64;
         (keep > 0).then(|| Frame::Data(&data[..keep]))
     }
@@ -399,7 +412,7 @@ mod tests {
         Line(Vec<u8>),
         ListLine(Vec<u8>),
         Data(Vec<u8>),
-        End(u64),
+        End,
     }
 
     /// Feeds `chunks` and, after each status line starting with `+OK`, announces the next block
@@ -447,7 +460,7 @@ mod tests {
                             _ => out.push(Owned::Data(d.to_vec())),
                         }
                     }
-                    Frame::End { discarded } => out.push(Owned::End(discarded)),
+                    Frame::End => out.push(Owned::End),
                 }
             }
             pending.drain(..pos);
@@ -497,7 +510,7 @@ mod tests {
     fn data(s: &str) -> Owned {
         Owned::Data(s.as_bytes().to_vec())
     }
-    const END: Owned = Owned::End(0);
+    const END: Owned = Owned::End;
     const M: Option<BlockKind> = Some(BlockKind::Message);
     const L: Option<BlockKind> = Some(BlockKind::Lines);
 
@@ -631,28 +644,48 @@ mod tests {
     }
 
     #[test]
-    fn oversized_message_is_discarded_and_reported() {
+    fn oversized_message_fails_as_soon_as_it_passes_the_limit() {
         let limits = Limits { max_message: 10, ..Limits::default() };
+        // Exactly at the limit is fine.
+        let input = b"+OK\r\n01234567\r\n.\r\n";
+        check_all_splits(input, &[M], limits, &Ok(vec![line("+OK"), data("01234567\r\n"), Owned::End]));
+        // One octet more fails, whatever the chunking, before the terminator is seen.
         let input = b"+OK\r\n0123456789\r\nmore\r\n..x\r\n.\r\n+OK after\r\n";
-        let got = run(&[input], &[M, None], limits).unwrap();
-        assert_eq!(got[0], line("+OK"));
-        assert!(matches!(got.last(), Some(Owned::Line(l)) if l == b"+OK after"));
-        let Owned::End(discarded) = got[got.len() - 2] else { panic!("{got:?}") };
-        let delivered: usize = got.iter().map(|f| if let Owned::Data(d) = f { d.len() } else { 0 }).sum();
-        assert_eq!(delivered, 10);
-        assert_eq!(delivered as u64 + discarded, b"0123456789\r\nmore\r\n.x\r\n".len() as u64);
-        // The same outcome however the input is split.
-        check_all_splits(input, &[M, None], limits, &Ok(got));
+        for split in 0..input.len() {
+            let err = run(&[&input[..split], &input[split..]], &[M, None], limits).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Limit, "split at {split}");
+        }
+        // Past the limit after a dot that is data (a server that does not dot-stuff; found by
+        // fuzzing when oversized messages were skipped).
+        let input = b"+OK\r\n0123\r\n.x\r\nmore than ten\r\n";
+        assert_eq!(run(&[input], &[M], limits).unwrap_err().kind(), ErrorKind::Limit);
     }
 
     #[test]
-    fn discarding_continues_past_an_unstuffed_dot() {
-        // Found by fuzzing: past the size limit, a dot that is data (from a server that does not
-        // dot-stuff) must not stall the decoder at a chunk boundary.
-        let limits = Limits { max_message: 4, ..Limits::default() };
-        let input = b"+OK\r\n0123456789\r\n.x\r\nmore\r\n.\r\n+OK after\r\n";
-        let expected = Ok(vec![line("+OK"), data("0123"), Owned::End(18), line("+OK after")]);
-        check_all_splits(input, &[M, None], limits, &expected);
+    fn an_endless_message_is_stopped_at_the_limit() {
+        // A server that announces 1000 octets and then streams forever, as lines or as one line
+        // without any line ending: decoding stops at the limit, not at a terminator that never
+        // comes.
+        let limits = Limits { max_message: 64 * 1024, ..Limits::default() };
+        for unit in [b"endless line\r\n".as_slice(), b"x".as_slice()] {
+            let mut decoder = Decoder::new(limits);
+            let (used, frame) = decoder.decode(b"+OK 1000 octets\r\n").unwrap();
+            assert_eq!((used, frame), (17, Some(Frame::Line(b"+OK 1000 octets"))));
+            decoder.expect_message(1000);
+            let chunk: Vec<u8> = unit.iter().copied().cycle().take(4096).collect();
+            let mut delivered = 0u64;
+            let err = loop {
+                match decoder.decode(&chunk) {
+                    Ok((_, Some(Frame::Data(d)))) => delivered += d.len() as u64,
+                    Ok(other) => panic!("unexpected {other:?}"),
+                    Err(e) => break e,
+                }
+                assert!(delivered <= limits.max_message, "delivered past the limit");
+            };
+            assert_eq!(err.kind(), ErrorKind::Limit);
+            // Failed for good.
+            assert_eq!(decoder.decode(b".\r\n").unwrap_err().kind(), ErrorKind::Limit);
+        }
     }
 
     #[test]
@@ -694,7 +727,7 @@ mod tests {
             let expected = Ok(vec![
                 line(&format!("+OK {} octets", body.len())),
                 Owned::Data(body.as_bytes().to_vec()),
-                Owned::End(0),
+                Owned::End,
                 line(next.trim_end()),
             ]);
             check_all_splits_with(&glued(body, next), MESSAGE_THEN_LINE, Limits::default(), &expected, true);
@@ -708,7 +741,7 @@ mod tests {
         let expected = Ok(vec![
             line("+OK 10 octets"),
             Owned::Data(b"hello\r\nbye.\r\nmore\r\n".to_vec()),
-            Owned::End(0),
+            Owned::End,
             line("+OK"),
         ]);
         check_all_splits_with(input, MESSAGE_THEN_LINE, Limits::default(), &expected, true);
@@ -718,7 +751,7 @@ mod tests {
     fn an_ordinary_message_of_the_announced_size_is_unaffected() {
         let input = b"+OK 12 octets\r\nhello\r\nbye\r\n.\r\n+OK\r\n";
         let expected =
-            Ok(vec![line("+OK 12 octets"), Owned::Data(b"hello\r\nbye\r\n".to_vec()), Owned::End(0), line("+OK")]);
+            Ok(vec![line("+OK 12 octets"), Owned::Data(b"hello\r\nbye\r\n".to_vec()), Owned::End, line("+OK")]);
         check_all_splits_with(input, MESSAGE_THEN_LINE, Limits::default(), &expected, true);
     }
 
@@ -742,7 +775,7 @@ mod tests {
         assert_eq!(decoder.decode(rest).unwrap(), (0, None));
         assert!(decoder.glue_waiting(), "the decoder must say it waits on a possible glued terminator");
         let more = [rest, b"+OK\r\n"].concat();
-        assert_eq!(decoder.decode(&more).unwrap(), (3, Some(Frame::End { discarded: 0 })));
+        assert_eq!(decoder.decode(&more).unwrap(), (3, Some(Frame::End)));
         assert!(!decoder.glue_waiting());
         assert_eq!(decoder.decode(&more[3..]).unwrap(), (5, Some(Frame::Line(b"+OK"))));
     }

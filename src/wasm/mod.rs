@@ -158,7 +158,41 @@ pub fn to_js_error(error: &Error) -> JsValue {
     set("responseCode", error.response_code().map(|c| JsValue::from_str(c.as_str())).unwrap_or(JsValue::NULL));
     set("serverText", error.server_text().map(JsValue::from_str).unwrap_or(JsValue::NULL));
     set("transient", error.is_transient().into());
+    set("deletionsUncertain", error.deletions_uncertain().into());
+    set("detail", error.detail().map(detail_to_js).unwrap_or(JsValue::NULL));
     js.into()
+}
+
+/// The machine-readable detail of an error as a plain object with a `type`.
+fn detail_to_js(detail: &crate::Detail) -> JsValue {
+    use crate::{Detail, ListingEntries};
+    match detail {
+        Detail::DeletionsUncertain { marked } => {
+            object(&[("type", "deletionsUncertain".into()), ("marked", (*marked).into())])
+        }
+        Detail::Listing(problem) => {
+            let entries: Array = match &problem.entries {
+                ListingEntries::List(list) => list.iter().map(|e| list_entry_to_js(e.msg, e.size)).collect(),
+                ListingEntries::Uidl(list) => list.iter().map(|e| uid_entry_to_js(e.msg, &e.uid)).collect(),
+            };
+            let malformed: Array = problem.malformed.iter().map(|l| JsValue::from_str(l)).collect();
+            let beyond: Array = problem.beyond_count.iter().map(|m| JsValue::from(m.get())).collect();
+            object(&[
+                ("type", "listing".into()),
+                ("entries", entries.into()),
+                ("malformed", malformed.into()),
+                ("beyondCount", beyond.into()),
+            ])
+        }
+    }
+}
+
+fn list_entry_to_js(msg: MsgNum, size: u64) -> JsValue {
+    object(&[("msg", msg.get().into()), ("size", (size as f64).into())])
+}
+
+fn uid_entry_to_js(msg: MsgNum, uid: &str) -> JsValue {
+    object(&[("msg", msg.get().into()), ("uid", uid.into())])
 }
 
 fn js_error(kind: ErrorKind, message: &str) -> JsValue {
@@ -277,6 +311,9 @@ fn client_config(options: &JsValue) -> Result<ClientConfig> {
     }
     if let Some(v) = number_option(options, "window")? {
         config.engine.max_in_flight = (v as usize).max(1);
+    }
+    if let Some(ms) = number_option(options, "commandTimeoutMs")? {
+        config.command_deadline = if ms == 0.0 { None } else { Some(Duration::from_secs_f64(ms / 1000.0)) };
     }
     Ok(config)
 }
@@ -712,19 +749,31 @@ impl Session {
     pub fn list(&self, msg: Option<f64>, signal: JsValue) -> Promise {
         let inner = self.inner.clone();
         session_op!(self, signal, |lease| {
-            let entry = |msg: MsgNum, size: u64| object(&[("msg", msg.get().into()), ("size", (size as f64).into())]);
             match msg {
                 Some(n) => {
                     let e = lease.get().list_one(msg_num(n)?).await?;
                     inner.sizes.borrow_mut().insert(e.msg.get(), e.size);
-                    Ok(entry(e.msg, e.size))
+                    Ok(list_entry_to_js(e.msg, e.size))
                 }
                 None => {
-                    let listing = lease.get().list().await?;
-                    let mut sizes = inner.sizes.borrow_mut();
-                    sizes.clear();
-                    sizes.extend(listing.entries.iter().map(|e| (e.msg.get(), e.size)));
-                    Ok(listing.entries.iter().map(|e| entry(e.msg, e.size)).collect::<Array>().into())
+                    let result = lease.get().list().await;
+                    // Progress reports use the sizes read, even from a refused listing.
+                    let read = match &result {
+                        Ok(entries) => Some(entries.as_slice()),
+                        Err(e) => match e.detail() {
+                            Some(crate::Detail::Listing(p)) => match &p.entries {
+                                crate::ListingEntries::List(entries) => Some(entries.as_slice()),
+                                _ => None,
+                            },
+                            _ => None,
+                        },
+                    };
+                    if let Some(entries) = read {
+                        let mut sizes = inner.sizes.borrow_mut();
+                        sizes.clear();
+                        sizes.extend(entries.iter().map(|e| (e.msg.get(), e.size)));
+                    }
+                    Ok(result?.iter().map(|e| list_entry_to_js(e.msg, e.size)).collect::<Array>().into())
                 }
             }
         })
@@ -733,15 +782,19 @@ impl Session {
     /// `UIDL` (`msg` undefined) or `UIDL n`: `[{ msg, uid }]` or `{ msg, uid }`.
     pub fn uidl(&self, msg: Option<f64>, signal: JsValue) -> Promise {
         session_op!(self, signal, |lease| {
-            let entry = |msg: MsgNum, uid: &str| object(&[("msg", msg.get().into()), ("uid", uid.into())]);
             match msg {
                 Some(n) => {
                     let e = lease.get().uidl_one(msg_num(n)?).await?;
-                    Ok(entry(e.msg, &e.uid))
+                    Ok(uid_entry_to_js(e.msg, &e.uid))
                 }
-                None => {
-                    Ok(lease.get().uidl().await?.entries.iter().map(|e| entry(e.msg, &e.uid)).collect::<Array>().into())
-                }
+                None => Ok(lease
+                    .get()
+                    .uidl()
+                    .await?
+                    .iter()
+                    .map(|e| uid_entry_to_js(e.msg, &e.uid))
+                    .collect::<Array>()
+                    .into()),
             }
         })
     }

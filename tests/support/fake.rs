@@ -20,6 +20,15 @@ pub enum Step {
     Close,
     /// Keep the connection open and say nothing for this long.
     Silence(Duration),
+    /// Write these bytes again and again until the client stops reading or closes (a reply
+    /// without end); records `<wrote N>` with the octets written.
+    Endless(Vec<u8>),
+    /// Write one octet of these bytes, cycling, at this interval until the client closes (a
+    /// reply that trickles in, keeping any idle timeout alive); records `<wrote N>`.
+    Trickle(Vec<u8>, Duration),
+    /// Wait until the client closes the connection; records `<closed>` when it did within this
+    /// long, `<still open>` otherwise.
+    AwaitClose(Duration),
 }
 
 pub use Step::*;
@@ -67,6 +76,37 @@ pub async fn serve(script: Vec<Step>) -> (u16, JoinHandle<Vec<String>>) {
                 }
                 Close => break,
                 Silence(d) => tokio::time::sleep(d).await,
+                Endless(unit) => {
+                    let chunk: Vec<u8> = unit.iter().copied().cycle().take(64 * 1024).collect();
+                    let mut wrote = 0u64;
+                    // A client that stops reading without closing fills the socket buffers:
+                    // give up then too, so the test cannot hang here.
+                    while let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(10), write.write_all(&chunk)).await
+                    {
+                        wrote += chunk.len() as u64;
+                    }
+                    received.push(format!("<wrote {wrote}>"));
+                    break;
+                }
+                Trickle(unit, every) => {
+                    let mut wrote = 0u64;
+                    for b in unit.iter().copied().cycle() {
+                        if write.write_all(&[b]).await.is_err() || write.flush().await.is_err() {
+                            break;
+                        }
+                        wrote += 1;
+                        tokio::time::sleep(every).await;
+                    }
+                    received.push(format!("<wrote {wrote}>"));
+                    break;
+                }
+                AwaitClose(limit) => {
+                    let mut sink = Vec::new();
+                    let closed =
+                        tokio::time::timeout(limit, tokio::io::AsyncReadExt::read_to_end(&mut read, &mut sink)).await;
+                    received.push(if closed.is_ok() { "<closed>" } else { "<still open>" }.to_owned());
+                    break;
+                }
             }
         }
         received
