@@ -9,15 +9,23 @@ const ERROR_CODES = new Set([
   'server', 'auth', 'protocol', 'limit', 'timeout', 'closed', 'transport', 'tls', 'usage', 'aborted',
 ]);
 
-/** An error from the POP3 client. `code` is stable and safe to branch on. */
+/**
+ * An error from the POP3 client. `code` is stable and safe to branch on; `detail` (or null)
+ * is a machine-readable account of the conditions a program must tell apart, with a `type`.
+ */
 export class Pop3Error extends Error {
-  constructor(message, { code = 'protocol', responseCode = null, serverText = null, transient = false, cause } = {}) {
+  constructor(message, {
+    code = 'protocol', responseCode = null, serverText = null, transient = false, deletionsUncertain = false,
+    detail = null, cause,
+  } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = code === 'aborted' ? 'AbortError' : 'Pop3Error';
     this.code = ERROR_CODES.has(code) ? code : 'protocol';
     this.responseCode = responseCode;
     this.serverText = serverText;
     this.transient = transient;
+    this.deletionsUncertain = deletionsUncertain;
+    this.detail = detail;
   }
 }
 
@@ -30,6 +38,8 @@ export function toPop3Error(e) {
       responseCode: e.responseCode ?? null,
       serverText: e.serverText ?? null,
       transient: Boolean(e.transient),
+      deletionsUncertain: Boolean(e.deletionsUncertain),
+      detail: e.detail ?? null,
     });
   }
   if (e && typeof e === 'object' && e.name === 'AbortError') {
@@ -457,6 +467,7 @@ export function makeApi(wasm) {
       caOnly: o.caOnly,
       pin: o.pin,
       replyTimeoutMs: o.replyTimeoutMs,
+      commandTimeoutMs: o.commandTimeoutMs,
       connectTimeoutMs: o.connectTimeoutMs,
       maxLineBytes: o.maxLineBytes,
       maxMessageBytes: o.maxMessageBytes,

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { connect } from '../src/node.js';
-import { deliver, repo, sampleMail, stallingServer, startStack } from './helpers.js';
+import { deliver, repo, sampleMail, scriptedServer, stallingServer, startStack } from './helpers.js';
 
 const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(pkgDir, 'bin', 'pop3.js');
@@ -699,6 +699,56 @@ describe('pop3 CLI interrupted or timed out (fake server)', () => {
     assert.equal(r.code, 5, r.err);
     assert.ok(Date.now() - started < 10000);
     assert.ok(!f.commands.some((c) => /^QUIT/i.test(c)));
+  });
+
+  test('a server that echoes the password (raw and base64): it appears nowhere in the output', async () => {
+    const secret = 'Tr0ub4dor&3$(x)';
+    const b64 = Buffer.from(secret).toString('base64');
+    const f = await scriptedServer((line, socket) => {
+      if (!line.startsWith('PASS ')) return false;
+      socket.write(`-ERR [AUTH] invalid password '${secret}' (${b64}) for u\r\n`);
+      return true;
+    });
+    cleanups.push(f.close);
+    const r = await run(['--host', '127.0.0.1', '--port', String(f.port), ...login, '-v', 'list'], { password: secret });
+    assert.equal(r.code, 3, r.err);
+    assert.match(r.err, /invalid password '\*\*\*' \(\*\*\*\)/);
+    for (const form of [secret, b64]) assert.ok(!(r.out + r.err).includes(form), r.err);
+  });
+
+  test('fetch --delete whose QUIT reply is lost says the deletions are uncertain; the rerun finishes', async () => {
+    const messages = new Map([[1, 'Subject: one\r\n\r\nbody one\r\n'], [2, 'Subject: two\r\n\r\nbody two\r\n']]);
+    let loseQuit = true;
+    const f = await scriptedServer((line, socket) => {
+      const [verb, arg] = line.split(' ');
+      const present = [...messages.keys()];
+      switch (verb) {
+        case 'LIST': socket.write(`+OK\r\n${present.map((m) => `${m} ${messages.get(m).length}`).join('\r\n')}${present.length ? '\r\n' : ''}.\r\n`); return true;
+        case 'UIDL': socket.write(`+OK\r\n${present.map((m) => `${m} uid-${m}`).join('\r\n')}${present.length ? '\r\n' : ''}.\r\n`); return true;
+        case 'RETR': socket.write(`+OK\r\n${messages.get(Number(arg))}.\r\n`); return true;
+        case 'DELE': socket.write('+OK marked\r\n'); return true;
+        case 'QUIT':
+          // The server deletes, then the connection drops before its +OK arrives.
+          messages.clear();
+          if (loseQuit) socket.destroy(); else socket.end('+OK\r\n');
+          return true;
+        default: return false;
+      }
+    });
+    cleanups.push(f.close);
+    const target = path.join(dir, 'uncertain');
+    const args = ['--host', '127.0.0.1', '--port', String(f.port), ...login, 'fetch', '--maildir', target, '--delete'];
+    const r = await run(args);
+    assert.equal(r.code, 5, r.err);
+    assert.match(r.err, /may or may not have deleted the messages marked for deletion/);
+    assert.doesNotMatch(r.err, /nothing was deleted/);
+    assert.deepEqual(Object.keys(readState(target).messages).sort(), ['uid-1', 'uid-2']);
+    assert.equal(maildirFiles(target, 'new').length, 2);
+    loseQuit = false;
+    const again = await run(args);
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /fetched 0 new messages/);
+    assert.deepEqual(readState(target).messages, {}, 'the messages turned out deleted: forgotten');
   });
 
   test('--ws: SIGINT to the re-executing launcher reaches the client (exit 130, no QUIT)', async () => {

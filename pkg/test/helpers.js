@@ -88,3 +88,59 @@ export function stallingServer() {
     }));
   });
 }
+
+/**
+ * A scripted POP3 server for misbehaviour real servers do not show. `respond(command, socket,
+ * conn)` answers each command line (`conn` is per-connection state: `{ commands }`); return
+ * nothing to say nothing. The greeting is `greeting`. Resolves to { port, connections, close }.
+ * USER/PASS/CAPA get default answers unless `respond` returns true for having answered.
+ */
+export function scriptedServer(respond, { greeting = '+OK scripted server ready\r\n' } = {}) {
+  const connections = [];
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    const conn = { commands: [], closed: false, socket };
+    conn.closedPromise = new Promise((resolve) => socket.once('close', () => { conn.closed = true; resolve(); }));
+    connections.push(conn);
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.write(greeting);
+    let buffer = '';
+    socket.on('data', (data) => {
+      buffer += data.toString('latin1');
+      let nl;
+      while ((nl = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 2);
+        conn.commands.push(line);
+        if (respond(line, socket, conn)) continue;
+        const verb = line.split(' ')[0].toUpperCase();
+        if (verb === 'CAPA') socket.write('+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n');
+        else if (verb === 'USER' || verb === 'PASS' || verb === 'NOOP') socket.write('+OK\r\n');
+        else if (verb === 'QUIT') socket.end('+OK bye\r\n');
+      }
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve({
+      port: server.address().port,
+      connections,
+      close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(r); }),
+    }));
+  });
+}
+
+/** Writes `unit` again and again on `socket` until the peer closes (a reply without end). */
+export function writeForever(socket, unit) {
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < chunk.length; i += unit.length) Buffer.from(unit, 'latin1').copy(chunk, i);
+  let written = 0;
+  const pump = () => {
+    while (!socket.destroyed && socket.writable) {
+      written += chunk.length;
+      if (!socket.write(chunk)) { socket.once('drain', pump); return; }
+    }
+  };
+  pump();
+  return () => written;
+}

@@ -19,15 +19,51 @@ export type ErrorCode =
  * token.
  */
 export declare class Pop3Error extends Error {
-  constructor(message: string, init?: { code?: ErrorCode; responseCode?: string | null; serverText?: string | null; transient?: boolean; cause?: unknown });
+  constructor(message: string, init?: {
+    code?: ErrorCode; responseCode?: string | null; serverText?: string | null; transient?: boolean;
+    deletionsUncertain?: boolean; detail?: ErrorDetail | null; cause?: unknown;
+  });
   readonly code: ErrorCode;
   /** The server's response code: 'IN-USE', 'LOGIN-DELAY', 'SYS/TEMP', 'SYS/PERM', 'AUTH', 'UTF8', or another. */
   readonly responseCode: string | null;
-  /** The text of the server's -ERR line. */
+  /**
+   * The text of the server's -ERR line. Any credential the session sent (the password, the
+   * token, their base64 and SASL forms) is replaced by `***`: servers that echo input exist.
+   */
   readonly serverText: string | null;
   /** Whether trying again later may succeed (network trouble, timeouts, [SYS/TEMP], [IN-USE]). */
   readonly transient: boolean;
+  /**
+   * QUIT was sent with messages marked for deletion and its reply never came (the connection
+   * closed or timed out): they may or may not have been deleted. A QUIT answered -ERR is not
+   * this (code 'server': nothing was deleted). `client.sync()` sorts it out on its next run.
+   */
+  readonly deletionsUncertain: boolean;
+  /** A machine-readable account of the error, for the conditions ErrorDetail lists; else null. */
+  readonly detail: ErrorDetail | null;
 }
+
+/** The machine-readable detail of a Pop3Error, told apart by `type`. */
+export type ErrorDetail =
+  | {
+    /** See Pop3Error.deletionsUncertain. */
+    type: 'deletionsUncertain';
+    /** How many messages were marked for deletion. */
+    marked: number;
+  }
+  | {
+    /**
+     * list() or uidl() refused a listing with lines that cannot be read, or with entries for
+     * messages above the count stat() reported (code 'protocol'; the session stays usable).
+     * What could be read is here, for a caller that chooses to be lenient.
+     */
+    type: 'listing';
+    entries: Array<ListEntry | UidEntry>;
+    /** The lines that could not be read, as sent (credentials redacted). */
+    malformed: string[];
+    /** Message numbers above the count STAT reported in the same session. */
+    beyondCount: number[];
+  };
 
 /** Converts anything thrown into a Pop3Error. */
 export declare function toPop3Error(error: unknown): Pop3Error;
@@ -83,13 +119,24 @@ export interface ConnectOptions extends CallOptions {
    * ('sha256/BASE64', base64, or hex), instead of validating a chain and name.
    */
   pin?: string;
-  /** Longest silence while a reply is expected, in ms (default 60000; 0: no limit). */
+  /** Longest silence while a reply is expected, in ms (default 60000; 0: no limit): an idle timeout. */
   replyTimeoutMs?: number;
+  /**
+   * Longest time one reply may take from the moment the client waits for it to its last byte,
+   * however steadily the server keeps sending, in ms (default 600000; 0: no limit). A server
+   * that sends a byte now and then keeps an idle timeout alive forever; this ends it. For a
+   * streamed message it includes the time your code takes between chunks.
+   */
+  commandTimeoutMs?: number;
   /** Longest wait for the connection to open, in ms (default 30000). */
   connectTimeoutMs?: number;
   /** Longest status or list line accepted (default 8192). */
   maxLineBytes?: number;
-  /** Largest message accepted; a larger one fails alone with code 'limit' (default 256 MiB). */
+  /**
+   * Largest message accepted (default 256 MiB). A larger one fails with code 'limit' as soon
+   * as it passes the limit, and the session ends (the rest of the reply is never read).
+   * `sync()` leaves messages whose LIST size is over it on the server, with a warning.
+   */
   maxMessageBytes?: number;
   /** Pipeline commands when the server offers PIPELINING (default true). */
   pipelining?: boolean;

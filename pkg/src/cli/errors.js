@@ -63,20 +63,15 @@ function hintFor(err) {
 }
 
 /**
- * Formats an error as one line: `pop3: <message> [CODE]: server said "..." (hint)`.
- * Any occurrence of `secret` (the password) is masked, however the message was built.
+ * Formats an error as one line: `pop3: <message> [CODE]: server said "..." (hint)`. Server texts
+ * arrive with every credential already removed (the library redacts them, in Rust, for every
+ * face), so nothing is masked here a second time.
  */
-export function formatError(err, secret) {
+export function formatError(err) {
   let msg = err && err.message ? String(err.message) : String(err);
   if (err && err.responseCode && !msg.includes(`[${err.responseCode}]`)) msg += ` [${err.responseCode}]`;
   if (err && err.serverText && !msg.includes(err.serverText)) msg += `: server said "${err.serverText}"`;
   const hint = hintFor(err);
   if (hint) msg += ` (${hint})`;
-  return `pop3: ${maskSecret(sanitizeLine(msg), secret)}`;
-}
-
-/** Replaces every occurrence of the password (if long enough to be meaningful) with ***. */
-export function maskSecret(text, secret) {
-  if (typeof secret !== 'string' || secret.length < 4) return text;
-  return text.split(secret).join('***');
+  return `pop3: ${sanitizeLine(msg)}`;
 }

@@ -48,7 +48,6 @@ export async function main(argv, io = {}) {
     env, stdin, stdout, stderr,
     options: {},
     positionals: [],
-    secret: null,
     signal: null,
     progress: false,
     out: (s) => { stdout.write(s); },
@@ -109,7 +108,7 @@ export async function main(argv, io = {}) {
       stderr.write('pop3: interrupted; the connection was closed without QUIT (nothing was deleted)\n');
       return SIGNAL_EXIT[caught];
     }
-    stderr.write(`${formatError(e, ctx.secret)}\n`);
+    stderr.write(`${formatError(e)}\n`);
     if (options.verbose && exitCodeFor(e) === EXIT.UNEXPECTED && e && e.stack) stderr.write(`${e.stack}\n`);
     return exitCodeFor(e);
   } finally {

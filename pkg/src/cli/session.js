@@ -97,7 +97,6 @@ export async function openSession(ctx, { login }) {
       stderr: ctx.stderr,
       prompt: `${usesToken(options) ? 'Access token' : 'Password'} for ${sanitizeLine(user)} on ${sanitizeLine(describeServer(options))}: `,
     });
-    ctx.secret = password;
   }
   const co = connectOptions(options, signal);
   ctx.log(`connecting to ${describeServer(options)}${options.ws !== undefined ? ' through the WebSocket proxy' : ''} (tls: ${co.tls})`);

@@ -91,9 +91,16 @@ export async function fetchCommand(ctx) {
     }
     const code = exitCodeFor(e);
     if (code === EXIT.UNEXPECTED) throw e;
-    ctx.err(`${formatError(e, ctx.secret)}\n`);
-    ctx.err(`pop3: ${where}; nothing was deleted on the server (the session ended without QUIT); `
-      + 'run pop3 fetch again to get the rest\n');
+    ctx.err(`${formatError(e)}\n`);
+    if (e.deletionsUncertain) {
+      // QUIT went out and its reply was lost: every marked message was saved and recorded
+      // first, so nothing is lost either way; the next run deletes what is still there.
+      ctx.err(`pop3: ${where}; the server may or may not have deleted the messages marked for deletion `
+        + '(QUIT was sent, its reply never came); run pop3 fetch again: it finds out and finishes the job\n');
+    } else {
+      ctx.err(`pop3: ${where}; nothing was deleted on the server (the session ended without QUIT); `
+        + 'run pop3 fetch again to get the rest\n');
+    }
     return code;
   }
   progress?.done();

@@ -55,7 +55,6 @@ export async function watchCommand(ctx) {
     stderr: ctx.stderr,
     prompt: `${usesToken(options) ? 'Access token' : 'Password'} for ${sanitizeLine(account.slice(0, account.lastIndexOf('@')))} on ${sanitizeLine(describeServer(options))}: `,
   });
-  ctx.secret = password;
   const roundCtx = {
     ...ctx,
     env: { ...ctx.env, [SECRET_VAR]: password },
@@ -101,7 +100,7 @@ export async function watchCommand(ctx) {
           + `${report.deleted} deleted, ${report.onServer} on the server`);
       },
       onRetry: ({ error, attempt, delayMs }) => {
-        ctx.err(`${formatError(error, password).replace(/^pop3: /, 'pop3: warning: ')}; retry ${attempt} in ${formatSeconds(delayMs)}\n`);
+        ctx.err(`${formatError(error).replace(/^pop3: /, 'pop3: warning: ')}; retry ${attempt} in ${formatSeconds(delayMs)}\n`);
       },
     });
   } catch (e) {
