@@ -15,9 +15,9 @@ use pop3_wasm::{Error, Secret};
 
 fn check(error: &Error, forms: &[String]) {
     let shown = format!("{error} | {error:?} | {} | {}", error.message(), error.server_text().unwrap_or_default())
-        .to_lowercase();
+        .to_ascii_lowercase();
     for form in forms {
-        assert!(!shown.contains(&form.to_lowercase()), "{form:?} leaked into {shown:?}");
+        assert!(!shown.contains(&form.to_ascii_lowercase()), "{form:?} leaked into {shown:?}");
     }
 }
 
@@ -119,9 +119,9 @@ fuzz_target!(|input: &[u8]| {
             }
         }
         if let Some(caps) = engine.capabilities() {
-            let shown = format!("{:?} {:?}", caps.implementation, caps.other).to_lowercase();
+            let shown = format!("{:?} {:?}", caps.implementation, caps.other).to_ascii_lowercase();
             for form in &forms {
-                assert!(!shown.contains(&form.to_lowercase()), "{form:?} in capabilities {shown}");
+                assert!(!shown.contains(&form.to_ascii_lowercase()), "{form:?} in capabilities {shown}");
             }
         }
     }

@@ -722,13 +722,14 @@ impl Engine {
         if let Some(e) = &self.fatal {
             return e.clone();
         }
-        let secs = limit.as_secs_f64();
+        // Whole milliseconds: formatting a float would add kilobytes to the wasm module.
+        let ms = limit.as_millis();
         let error = match (self.state, self.in_flight.front()) {
             (State::Greeting, _) => {
-                Error::timeout(format!("the server did not complete its greeting within the {secs} s deadline"))
+                Error::timeout(format!("the server did not complete its greeting within the {ms} ms deadline"))
             }
             (_, Some(front)) => Error::timeout(format!(
-                "the server did not complete its reply to {} within the {secs} s deadline for one command",
+                "the server did not complete its reply to {} within the {ms} ms deadline for one command",
                 front.label
             )),
             _ => Error::timeout("the connection timed out"),
@@ -824,22 +825,28 @@ impl Engine {
     }
 
     fn on_greeting<'a>(&mut self, line: &[u8]) -> Result<Event<'a>> {
+        // Commands (and their credentials) may be queued before the greeting arrives: its
+        // texts are redacted too. The APOP timestamp is taken as sent: it feeds the digest.
         match StatusLine::parse(line, false) {
             Ok(StatusLine::Ok(status)) => {
                 let apop_timestamp = apop_timestamp(&status.text);
-                let greeting = Greeting { status, apop_timestamp };
+                let greeting = Greeting { status: self.redact_status(status), apop_timestamp };
                 self.greeting = Some(greeting.clone());
                 self.state = State::Authorization;
                 Ok(Event::Greeting(greeting))
             }
-            Ok(StatusLine::Err(status)) => Err(self.fail(Error::from_server(
-                ErrorKind::Server,
-                "the server refused the connection",
-                status.code,
-                &status.text,
-            ))),
+            Ok(StatusLine::Err(status)) => {
+                let status = self.redact_status(status);
+                let error = Error::from_server(
+                    ErrorKind::Server,
+                    "the server refused the connection",
+                    status.code,
+                    &status.text,
+                );
+                Err(self.fail(error))
+            }
             _ => {
-                let what = describe_line(line);
+                let what = describe_line(&self.redactor.redact(line));
                 Err(self.fail(Error::protocol(format!("expected a POP3 greeting, got \"{what}\""))))
             }
         }
