@@ -32,7 +32,7 @@ fn config() -> ClientConfig {
 }
 
 async fn connect(url: &str) -> pop3_wasm::Result<Client<WebSocketTransport>> {
-    let transport = WebSocketTransport::connect(url, &[], Some(Duration::from_secs(10))).await?;
+    let transport = WebSocketTransport::connect(url, &[], Some(Duration::from_secs(10)), 1 << 30).await?;
     Client::connect(transport, Rc::new(JsTimer), config()).await
 }
 
@@ -162,7 +162,7 @@ mod end_to_end_tls {
     }
 
     async fn tls_client(url: &str, implicit: bool) -> Client<TlsStream<WebSocketTransport>> {
-        let ws = WebSocketTransport::connect(url, &[], Some(Duration::from_secs(10))).await.unwrap();
+        let ws = WebSocketTransport::connect(url, &[], Some(Duration::from_secs(10)), 1 << 30).await.unwrap();
         let mut stream = TlsStream::new(ws, &tls_options()).unwrap();
         if implicit {
             stream.handshake().await.unwrap();
@@ -227,7 +227,7 @@ mod end_to_end_tls {
     #[wasm_bindgen_test]
     async fn unknown_ca_in_the_browser() {
         let url = env(option_env!("POP3_TEST_WS_REC_TLS"), "POP3_TEST_WS_REC_TLS");
-        let ws = WebSocketTransport::connect(url, &[], Some(Duration::from_secs(10))).await.unwrap();
+        let ws = WebSocketTransport::connect(url, &[], Some(Duration::from_secs(10)), 1 << 30).await.unwrap();
         // Mozilla's roots only: the test CA is unknown; the clock is JavaScript's Date.now().
         let mut stream = TlsStream::new(ws, &TlsOptions::new("localhost")).unwrap();
         let err = stream.handshake().await.unwrap_err();

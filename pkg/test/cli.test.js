@@ -13,7 +13,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { connect } from '../src/node.js';
-import { deliver, repo, sampleMail, scriptedServer, stallingServer, startStack } from './helpers.js';
+import {
+  deliver, freePort, repo, sampleMail, scriptedServer, stallingServer, startStack, waitForPort,
+} from './helpers.js';
 
 const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(pkgDir, 'bin', 'pop3.js');
@@ -612,25 +614,6 @@ describe('pop3 CLI fetch --delete (destructive, own stack)', () => {
 });
 
 /** A free loopback port (free a moment ago). */
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-/** Waits until something accepts connections on `port`. */
-async function waitForPort(port, deadlineMs = 10000) {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`nothing listens on port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('pop3 CLI interrupted or timed out (fake server)', () => {
   const cleanups = [];

@@ -187,3 +187,49 @@ describe('a glued terminator (old Exchange) is settled the same way on every pat
     });
   }
 });
+
+test('through a WebSocket, a server that floods while the client is idle is cut off at a bound', async () => {
+  // A browser WebSocket cannot be paused: unread frames are bounded by maxMessageBytes + 16 MiB
+  // instead of growing until the tab dies. Node 20 needs --experimental-websocket: run a child.
+  const { spawn } = await import('node:child_process');
+  const { freePort, waitForPort } = await import('./helpers.js');
+  let written = () => 0;
+  const server = await serve((line, socket) => {
+    if (!line.startsWith('PASS')) return false;
+    socket.write('+OK\r\n');
+    setTimeout(() => { written = writeForever(socket, 'flood '); }, 100);
+    return true;
+  });
+  const wsPort = await freePort();
+  const proxy = spawn('websockify', [`127.0.0.1:${wsPort}`, `127.0.0.1:${server.port}`], { stdio: 'ignore' });
+  try {
+    await waitForPort(wsPort);
+    const script = `
+      const { connect } = await import(${JSON.stringify(new URL('../src/node.js', import.meta.url).href)});
+      const client = await connect({ url: 'ws://127.0.0.1:${wsPort}', maxMessageBytes: 1 << 20 });
+      await client.login('alice', 'pw', { mechanism: 'user', allowCleartext: true });
+      // Idle until the test says enough was sent.
+      await new Promise((r) => process.stdin.once('data', r));
+      const e = await client.noop().then(() => null, (x) => x);
+      console.log(JSON.stringify({ code: e?.code, message: e?.message, heap: process.memoryUsage().arrayBuffers }));
+      process.exit(0);`;
+    const child = spawn(process.execPath, ['--experimental-websocket', '--no-warnings', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    // Until the bound is passed (or the client cut the connection), then let the client read.
+    const until = Date.now() + 30000;
+    while (written() < 40 * 1024 * 1024 && !server.connections.at(-1)?.closed && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.stdin.end('go\n');
+    await new Promise((resolve) => child.once('close', resolve));
+    const result = JSON.parse(out);
+    assert.equal(result.code, 'limit', result.message);
+    assert.match(result.message, /had not read yet/);
+    await server.connections.at(-1).closedPromise;
+    assert.ok(written() > 17 * 1024 * 1024, `the server wrote only ${written()} bytes`);
+    assert.ok(result.heap < 64 * 1024 * 1024, `unread frames held ${result.heap} bytes`);
+  } finally {
+    proxy.kill('SIGTERM');
+  }
+});

@@ -144,3 +144,24 @@ export function writeForever(socket, unit) {
   pump();
   return () => written;
 }
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+/** Waits until something accepts connections on 127.0.0.1:`port`. */
+export async function waitForPort(port, deadlineMs = 10000) {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`nothing listens on port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

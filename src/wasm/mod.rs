@@ -979,7 +979,12 @@ async fn connect_session(options: &JsValue) -> Result<JsValue> {
                 .filter(Array::is_array)
                 .map(|p| Array::from(&p).iter().filter_map(|v| v.as_string()).collect())
                 .unwrap_or_default();
-            BaseTransport::WebSocket(WebSocketTransport::connect(&url, &protocols, connect_timeout).await?)
+            // What may wait unread: the largest message (a slow reader of a streamed one) and
+            // then some (the rest of a pipeline). Lists are read as they arrive.
+            let max_buffered = config.engine.limits.max_message.saturating_add(16 * 1024 * 1024);
+            BaseTransport::WebSocket(
+                WebSocketTransport::connect(&url, &protocols, connect_timeout, max_buffered).await?,
+            )
         }
         (None, true) => BaseTransport::Js(JsStreamTransport::new(stream.unchecked_into())),
         (Some(_), true) => return Err(Error::usage("give either url or stream, not both")),

@@ -30,6 +30,13 @@ struct State {
     /// Received frames, and how far the first one has been read.
     frames: VecDeque<Uint8Array>,
     offset: u32,
+    /// Octets received and not read yet, and the most allowed: a browser WebSocket cannot be
+    /// paused, so a server that floods faster than the client reads would otherwise grow
+    /// memory without bound.
+    buffered: u64,
+    max_buffered: u64,
+    /// `buffered` passed `max_buffered`: the socket was closed.
+    overflowed: bool,
     closed: Option<(u16, String)>,
     waker: Option<Waker>,
 }
@@ -55,8 +62,14 @@ pub struct WebSocketTransport {
 
 impl WebSocketTransport {
     /// Opens a WebSocket to `url`, offering `protocols` (websockify accepts none, or `binary`),
-    /// and waits until it is open.
-    pub async fn connect(url: &str, protocols: &[String], timeout: Option<Duration>) -> Result<WebSocketTransport> {
+    /// and waits until it is open. At most `max_buffered` octets may wait to be read; more
+    /// closes the connection with a [`crate::ErrorKind::Limit`] error.
+    pub async fn connect(
+        url: &str,
+        protocols: &[String],
+        timeout: Option<Duration>,
+        max_buffered: u64,
+    ) -> Result<WebSocketTransport> {
         let socket = if protocols.is_empty() {
             WebSocket::new(url)
         } else {
@@ -68,7 +81,7 @@ impl WebSocketTransport {
         }
         .map_err(|e| Error::usage(format!("invalid WebSocket URL {url:?}: {}", super::describe_js(&e))))?;
         socket.set_binary_type(BinaryType::Arraybuffer);
-        let state = Rc::new(RefCell::new(State::default()));
+        let state = Rc::new(RefCell::new(State { max_buffered, ..State::default() }));
 
         let s = state.clone();
         let on_open = Closure::<dyn FnMut()>::new(move || {
@@ -77,14 +90,28 @@ impl WebSocketTransport {
             st.wake();
         });
         let s = state.clone();
+        let ws = socket.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
             let mut st = s.borrow_mut();
-            if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
-                st.frames.push_back(Uint8Array::new(buffer));
+            if st.overflowed {
+                return;
+            }
+            let frame = if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
+                Uint8Array::new(buffer)
             } else if let Some(text) = data.as_string() {
                 // websockify's old base64 mode; never negotiated by us, but do not lose bytes.
-                st.frames.push_back(Uint8Array::from(text.as_bytes()));
+                Uint8Array::from(text.as_bytes())
+            } else {
+                return;
+            };
+            st.buffered += u64::from(frame.length());
+            if st.buffered > st.max_buffered {
+                st.overflowed = true;
+                st.frames.clear();
+                let _ = ws.close_with_code(1000);
+            } else {
+                st.frames.push_back(frame);
             }
             st.wake();
         });
@@ -143,6 +170,13 @@ impl WebSocketTransport {
         }
     }
 
+    fn overflow_error(&self) -> Error {
+        Error::limit(format!(
+            "the server sent more than {} octets the client had not read yet; the connection was closed",
+            self.state.borrow().max_buffered
+        ))
+    }
+
     fn closed_error(&self, code: u16, reason: &str) -> Option<Error> {
         let reason = if reason.is_empty() { String::new() } else { format!(": {reason}") };
         match code {
@@ -169,8 +203,12 @@ impl Transport for WebSocketTransport {
         if buf.is_empty() {
             return Ok(0);
         }
-        poll_fn(|cx| {
+        let result = poll_fn(|cx| {
             let mut st = self.state.borrow_mut();
+            if st.overflowed {
+                drop(st);
+                return Poll::Ready(Err(self.overflow_error()));
+            }
             if let Some(frame) = st.frames.front().cloned() {
                 let offset = st.offset;
                 let available = frame.length() - offset;
@@ -182,6 +220,7 @@ impl Transport for WebSocketTransport {
                 } else {
                     st.offset += n;
                 }
+                st.buffered -= u64::from(n);
                 return Poll::Ready(Ok(n as usize));
             }
             if let Some((code, reason)) = st.closed.clone() {
@@ -194,10 +233,17 @@ impl Transport for WebSocketTransport {
             st.waker = Some(cx.waker().clone());
             Poll::Pending
         })
-        .await
+        .await;
+        if result.is_err() {
+            let _ = self.socket.close_with_code(1000);
+        }
+        result
     }
 
     async fn write(&mut self, data: &[u8]) -> Result<()> {
+        if self.state.borrow().overflowed {
+            return Err(self.overflow_error());
+        }
         if let Some((code, reason)) = self.state.borrow().closed.clone() {
             return Err(self
                 .closed_error(code, &reason)
