@@ -7,6 +7,7 @@
 //! that trickles in without end). A fatal error closes the connection: a session that fell out
 //! of step cannot be trusted again.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -83,7 +84,13 @@ pub struct Client<T: Transport> {
     greeting: Greeting,
     /// The server answered `-ERR` to `CAPA`: it is a plain RFC 1939 server.
     capa_unsupported: bool,
+    /// The post-login `CAPA`, sent with the first transaction commands and not waited for.
+    pending_capa: Option<CommandId>,
     deadline: Option<Deadline>,
+    /// Commands queued with [`Client::queue`] whose results someone will ask for.
+    wanted: HashSet<CommandId>,
+    /// Results of wanted commands that completed while the client waited for another one.
+    finished: HashMap<CommandId, Result<Reply>>,
 }
 
 impl<T: Transport> std::fmt::Debug for Client<T> {
@@ -106,11 +113,14 @@ impl<T: Transport> Client<T> {
             end: 0,
             greeting: Greeting { status: StatusText::default(), apop_timestamp: None },
             capa_unsupported: false,
+            pending_capa: None,
             deadline: None,
+            wanted: HashSet::new(),
+            finished: HashMap::new(),
         };
         let mut greeting = None;
         let result = client
-            .drive(|event| {
+            .drive(None, |event| {
                 if let Event::Greeting(g) = event {
                     greeting = Some(g);
                     return Ok(true);
@@ -134,6 +144,10 @@ impl<T: Transport> Client<T> {
     }
 
     /// The capabilities last learned with `CAPA` (see [`Client::capa`]), if still valid.
+    ///
+    /// After a login on a server that offered `PIPELINING`, the `CAPA` that asks again goes
+    /// out with the next command instead of costing a round trip of its own: the capabilities
+    /// are `None` until that command completes (or [`Client::capa`] is called).
     pub fn capabilities(&self) -> Option<&Capabilities> {
         self.engine.capabilities()
     }
@@ -163,10 +177,13 @@ impl<T: Transport> Client<T> {
         &self.transport
     }
 
-    /// Drops commands an abandoned call queued but did not send. Replies already on their
-    /// way are still read (and discarded) by the next call.
+    /// Drops commands an abandoned call queued but did not send, and forgets the results it
+    /// was waiting for. Replies already on their way are still read (and discarded) by the
+    /// next call.
     pub fn cancel_queued(&mut self) {
         self.engine.cancel_queued();
+        self.wanted.clear();
+        self.finished.clear();
     }
 
     /// Whether `STLS` was accepted but the TLS handshake has not completed.
@@ -182,7 +199,11 @@ impl<T: Transport> Client<T> {
         if self.capa_unsupported {
             return Ok(None);
         }
-        match self.simple(Command::Capa).await {
+        let id = match self.pending_capa.take() {
+            Some(id) => id,
+            None => self.queue(Command::Capa)?,
+        };
+        match self.result_of(id).await {
             Ok(Reply::Capabilities(caps)) => Ok(Some(caps)),
             Ok(other) => Err(unexpected(&other)),
             Err(e) if e.kind() == ErrorKind::Server => {
@@ -267,7 +288,8 @@ impl<T: Transport> Client<T> {
     }
 
     /// Logs in, choosing the method as [`LoginOptions`] says. Asks for the capabilities before
-    /// (to choose) and after (they may change once logged in). Returns the method used.
+    /// (to choose) and after (they may change once logged in; see [`Client::capabilities`]).
+    /// Returns the method used.
     pub async fn login(&mut self, credentials: &Credentials, options: &LoginOptions) -> Result<AuthMethod> {
         if self.engine.state() == engine::State::Transaction {
             return Err(Error::usage("already logged in"));
@@ -283,23 +305,37 @@ impl<T: Transport> Client<T> {
             encrypted: self.transport.tls_info().is_some(),
         };
         let method = auth::choose_for(&options.method, credentials.kind, offer, options.allow_cleartext)?;
-        match &method {
+        let login = match &method {
             AuthMethod::UserPass => {
                 self.simple(Command::user(&credentials.user)?).await?;
-                self.simple(Command::pass(&credentials.secret)?).await?;
+                self.queue(Command::pass(&credentials.secret)?)?
             }
             AuthMethod::Apop => {
                 let timestamp = self.greeting.apop_timestamp.as_deref().expect("choose checked the timestamp");
                 let digest = auth::apop_digest(timestamp, &credentials.secret);
-                self.simple(Command::apop(&credentials.user, digest)?).await?;
+                self.queue(Command::apop(&credentials.user, digest)?)?
             }
             AuthMethod::Sasl(name) => {
                 let id = self.engine.authenticate(auth::mechanism(name, credentials)?)?;
-                self.wait_for(id).await?;
+                self.wanted.insert(id);
+                id
             }
             AuthMethod::Auto => unreachable!("choose resolves Auto"),
+        };
+        // Queued behind the login (the engine never pipelines across it), so it goes out as
+        // soon as the login is answered.
+        let capa = if self.capa_unsupported { None } else { Some(self.queue(Command::Capa)?) };
+        if let Err(e) = self.result_of(login).await {
+            // Still held behind the refused login: never sent.
+            self.abandon(capa);
+            return Err(e);
         }
-        self.capa().await?;
+        self.pending_capa = capa;
+        // With pipelining it shares a flight with the first transaction commands; without,
+        // waiting for it now costs nothing more.
+        if capa.is_some() && !self.engine.is_pipelining() {
+            self.capa().await?;
+        }
         Ok(method)
     }
 
@@ -425,20 +461,16 @@ impl<T: Transport> Client<T> {
 
     /// Marks several messages for deletion, pipelined. Returns one result per message.
     pub async fn dele_many(&mut self, msgs: &[MsgNum]) -> Result<Vec<Result<()>>> {
-        let ids = msgs.iter().map(|&m| self.engine.send(Command::Dele(m))).collect::<Result<Vec<_>>>()?;
-        let mut results: Vec<Option<Result<()>>> = vec![None; ids.len()];
-        let mut remaining = ids.len();
-        self.drive(|event| {
-            if let Event::Done { id, result } = event {
-                if let Some(i) = ids.iter().position(|x| *x == id) {
-                    results[i] = Some(result.map(drop));
-                    remaining -= 1;
-                }
+        let queued = self.queue_all(msgs.iter().map(|&m| (m, Command::Dele(m))))?;
+        let mut results = Vec::with_capacity(queued.len());
+        for &(id, _) in &queued {
+            let result = self.result_of(id).await;
+            if let Some(fatal) = self.engine.fatal_error() {
+                return Err(fatal.clone());
             }
-            Ok(remaining == 0)
-        })
-        .await?;
-        Ok(results.into_iter().map(|r| r.expect("every DELE answered")).collect())
+            results.push(result.map(drop));
+        }
+        Ok(results)
     }
 
     /// Ends the session with `QUIT`: the server deletes the messages marked for deletion, then
@@ -479,45 +511,62 @@ impl<T: Transport> Client<T> {
         let _ = with_timeout(&*self.timer, Some(CLOSE_TIMEOUT), self.transport.close()).await;
     }
 
-    // ----- driving the engine -----
+    // ----- pipelining your own commands -----
 
-    async fn simple(&mut self, command: Command) -> Result<Reply> {
+    /// Queues `command` to be sent as soon as the pipelining rules allow, and returns its id.
+    /// Queue several commands before waiting to pipeline them; collect each outcome with
+    /// [`Client::result_of`] (or [`Client::message_of`] for `RETR` and `TOP`), in any order:
+    /// results that arrive while the client waits for another command are kept.
+    pub fn queue(&mut self, command: Command) -> Result<CommandId> {
         let id = self.engine.send(command)?;
-        self.wait_for(id).await
+        self.wanted.insert(id);
+        Ok(id)
     }
 
-    async fn wait_for(&mut self, target: CommandId) -> Result<Reply> {
+    /// Waits for the outcome of a command queued with [`Client::queue`].
+    pub async fn result_of(&mut self, id: CommandId) -> Result<Reply> {
+        if let Some(result) = self.finished.remove(&id) {
+            return result;
+        }
+        if !self.wanted.remove(&id) {
+            return Err(Error::usage("no result is pending for that command"));
+        }
         let mut outcome = None;
-        self.drive(|event| {
-            if let Event::Done { id, result } = event {
-                if id == target {
-                    outcome = Some(result);
-                    return Ok(true);
+        let driven = self
+            .drive(Some(id), |event| {
+                if let Event::Done { id: got, result } = event {
+                    if got == id {
+                        outcome = Some(result);
+                        return Ok(true);
+                    }
                 }
-            }
-            Ok(false)
-        })
-        .await?;
+                Ok(false)
+            })
+            .await;
+        driven?;
         outcome.expect("drive stops at the target")
     }
 
-    async fn fetch(&mut self, command: Command) -> Result<Vec<u8>> {
-        let id = self.engine.send(command)?;
-        self.collect(id).await
-    }
-
-    /// Drives the session until the message of the queued command `id` is complete.
-    async fn collect(&mut self, id: CommandId) -> Result<Vec<u8>> {
-        let mut message = Vec::new();
-        let mut outcome = None;
-        self.drive(|event| {
+    /// Waits for the start of the message of a `RETR` or `TOP` queued with [`Client::queue`],
+    /// and returns it as a stream of chunks. A refusal (`-ERR`) is an error.
+    pub async fn message_of(&mut self, id: CommandId) -> Result<MessageStream<'_, T>> {
+        if let Some(result) = self.finished.remove(&id) {
+            return Err(result.err().unwrap_or_else(|| Error::usage("that command does not return a message")));
+        }
+        if !self.wanted.remove(&id) {
+            return Err(Error::usage("no message is pending for that command"));
+        }
+        let mut started = None;
+        let mut failure = None;
+        self.drive(Some(id), |event| {
             match event {
                 Event::MessageStart { id: got, announced_size, .. } if got == id => {
-                    message.reserve(announced_size.unwrap_or(0).min(PREALLOCATE_MAX) as usize);
+                    started = Some(announced_size);
+                    return Ok(true);
                 }
-                Event::MessageData { id: got, data } if got == id => message.extend_from_slice(data),
                 Event::Done { id: got, result } if got == id => {
-                    outcome = Some(result);
+                    failure =
+                        Some(result.err().unwrap_or_else(|| Error::usage("that command does not return a message")));
                     return Ok(true);
                 }
                 _ => {}
@@ -525,7 +574,46 @@ impl<T: Transport> Client<T> {
             Ok(false)
         })
         .await?;
-        outcome.expect("drive stops at the target")?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let announced = started.expect("drive stops at the start");
+        Ok(MessageStream { octets_hint: announced, client: self, id, finished: false, received: 0 })
+    }
+
+    /// Gives up on a queued command's result: its reply is read and dropped when it comes.
+    fn forget(&mut self, id: CommandId) {
+        self.wanted.remove(&id);
+        self.finished.remove(&id);
+    }
+
+    /// Drops every command queued but not sent and forgets the results of `ids`: after a
+    /// failure half-way through a batch.
+    fn abandon(&mut self, ids: impl IntoIterator<Item = CommandId>) {
+        for id in self.engine.cancel_queued().into_iter().chain(ids) {
+            self.forget(id);
+        }
+    }
+
+    // ----- built on those -----
+
+    async fn simple(&mut self, command: Command) -> Result<Reply> {
+        let id = self.queue(command)?;
+        self.result_of(id).await
+    }
+
+    async fn fetch(&mut self, command: Command) -> Result<Vec<u8>> {
+        let id = self.queue(command)?;
+        self.collect(id).await
+    }
+
+    /// The whole message of the queued command `id`, in one buffer.
+    async fn collect(&mut self, id: CommandId) -> Result<Vec<u8>> {
+        let mut stream = self.message_of(id).await?;
+        let mut message = Vec::with_capacity(stream.octets_hint().unwrap_or(0).min(PREALLOCATE_MAX) as usize);
+        while let Some(chunk) = stream.next_chunk().await? {
+            message.extend_from_slice(chunk);
+        }
         Ok(message)
     }
 
@@ -539,23 +627,14 @@ impl<T: Transport> Client<T> {
     where
         F: AsyncFnMut(MsgNum, Result<Vec<u8>>) -> Result<()>,
     {
-        let mut queued = Vec::with_capacity(msgs.len());
-        for &msg in msgs {
-            match self.engine.send(Command::Retr(msg)) {
-                Ok(id) => queued.push((id, msg)),
-                Err(e) => {
-                    self.engine.cancel_queued();
-                    return Err(e);
-                }
-            }
-        }
-        for (id, msg) in queued {
+        let queued = self.queue_all(msgs.iter().map(|&m| (m, Command::Retr(m))))?;
+        for (i, &(id, msg)) in queued.iter().enumerate() {
             let body = self.collect(id).await;
             if let Some(fatal) = self.engine.fatal_error() {
                 return Err(fatal.clone());
             }
             if let Err(e) = save(msg, body).await {
-                self.engine.cancel_queued();
+                self.abandon(queued[i + 1..].iter().map(|&(id, _)| id));
                 return Err(e);
             }
         }
@@ -567,79 +646,38 @@ impl<T: Transport> Client<T> {
         commands: Vec<(MsgNum, Command)>,
         on_message: &mut dyn FnMut(MsgNum, Result<Vec<u8>>) -> Result<()>,
     ) -> Result<()> {
-        let mut pending: std::collections::VecDeque<(CommandId, MsgNum)> = std::collections::VecDeque::new();
+        let queued = self.queue_all(commands)?;
+        for (i, &(id, msg)) in queued.iter().enumerate() {
+            let body = self.collect(id).await;
+            if let Some(fatal) = self.engine.fatal_error() {
+                return Err(fatal.clone());
+            }
+            if let Err(e) = on_message(msg, body) {
+                self.abandon(queued[i + 1..].iter().map(|&(id, _)| id));
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues every command, or none if one cannot be queued.
+    fn queue_all(&mut self, commands: impl IntoIterator<Item = (MsgNum, Command)>) -> Result<Vec<(CommandId, MsgNum)>> {
+        let mut queued = Vec::new();
         for (msg, command) in commands {
-            match self.engine.send(command) {
-                Ok(id) => pending.push_back((id, msg)),
+            match self.queue(command) {
+                Ok(id) => queued.push((id, msg)),
                 Err(e) => {
-                    self.engine.cancel_queued();
+                    self.abandon(queued.iter().map(|&(id, _)| id));
                     return Err(e);
                 }
             }
         }
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut message = Vec::new();
-        let mut sink_error: Option<Error> = None;
-        let result = self
-            .drive_with_engine(|engine, event| {
-                let Some(&(current, msg)) = pending.front() else { return Ok(true) };
-                match event {
-                    Event::MessageStart { id, announced_size, .. } if id == current => {
-                        message = Vec::with_capacity(announced_size.unwrap_or(0).min(PREALLOCATE_MAX) as usize);
-                    }
-                    // After the sink failed, the remaining replies are read and dropped.
-                    Event::MessageData { id, data } if id == current && sink_error.is_none() => {
-                        message.extend_from_slice(data);
-                    }
-                    Event::Done { id, result } if id == current => {
-                        pending.pop_front();
-                        let body = std::mem::take(&mut message);
-                        if sink_error.is_none() {
-                            if let Err(e) = on_message(msg, result.map(|_| body)) {
-                                sink_error = Some(e);
-                                let cancelled = engine.cancel_queued();
-                                pending.retain(|(id, _)| !cancelled.contains(id));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                Ok(pending.is_empty())
-            })
-            .await;
-        result?;
-        match sink_error {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        Ok(queued)
     }
 
     async fn stream(&mut self, command: Command) -> Result<MessageStream<'_, T>> {
-        let id = self.engine.send(command)?;
-        let mut started = None;
-        let mut failure = None;
-        self.drive(|event| {
-            match event {
-                Event::MessageStart { id: got, announced_size, .. } if got == id => {
-                    started = Some(announced_size);
-                    return Ok(true);
-                }
-                Event::Done { id: got, result } if got == id => {
-                    failure = Some(result.err().unwrap_or_else(|| Error::protocol("message ended before it started")));
-                    return Ok(true);
-                }
-                _ => {}
-            }
-            Ok(false)
-        })
-        .await?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        let announced = started.expect("drive stops at the start");
-        Ok(MessageStream { octets_hint: announced, client: self, id, finished: false, received: 0 })
+        let id = self.queue(command)?;
+        self.message_of(id).await
     }
 
     /// Writes what the engine wants sent.
@@ -725,18 +763,12 @@ impl<T: Transport> Client<T> {
     }
 
     /// Sends what is queued and feeds input to the engine, passing each event to `handle`,
-    /// until `handle` returns `true`.
-    async fn drive<F>(&mut self, mut handle: F) -> Result<()>
+    /// until `handle` returns `true`. `target` is the command the caller waits for: results of
+    /// other commands someone queued with [`Client::queue`] are kept for [`Client::result_of`];
+    /// events of commands nobody waits for any more are dropped.
+    async fn drive<F>(&mut self, target: Option<CommandId>, mut handle: F) -> Result<()>
     where
         F: FnMut(Event<'_>) -> Result<bool>,
-    {
-        self.drive_with_engine(|_, event| handle(event)).await
-    }
-
-    /// Like [`Client::drive`], also giving `handle` the engine (to cancel queued commands).
-    async fn drive_with_engine<F>(&mut self, mut handle: F) -> Result<()>
-    where
-        F: FnMut(&mut Engine, Event<'_>) -> Result<bool>,
     {
         loop {
             // Flushing before every event keeps the pipelining window topped up while replies
@@ -751,8 +783,13 @@ impl<T: Transport> Client<T> {
             };
             self.start += used;
             match event {
+                Some(Event::Done { id, result }) if Some(id) != target => {
+                    if self.wanted.remove(&id) {
+                        self.finished.insert(id, result);
+                    }
+                }
                 Some(event) => {
-                    if handle(&mut self.engine, event)? {
+                    if handle(event)? {
                         self.disarm_idle_deadline();
                         return Ok(());
                     }
@@ -761,6 +798,8 @@ impl<T: Transport> Client<T> {
                     if !self.engine.expects_reply() && self.engine.pending() == 0 {
                         return Err(Error::protocol("internal: waiting for a reply that was never requested"));
                     }
+                    // What the engine queued while decoding (a NOOP that settles a glued
+                    // terminator, commands topping up the window) goes out before the wait.
                     self.flush().await?;
                     self.fill().await?;
                 }
@@ -831,37 +870,34 @@ impl<T: Transport> MessageStream<'_, T> {
         if self.finished {
             return Ok(None);
         }
-        let client = &mut *self.client;
-        loop {
-            client.flush().await?;
-            let (used, event) = match client.engine.handle_input(&client.buf[client.start..client.end]) {
-                Ok(decoded) => decoded,
-                Err(e) => {
-                    client.close_quietly().await;
-                    return Err(e);
+        let id = self.id;
+        let base = self.client.buf.as_ptr() as usize;
+        let mut got: Option<Result<Option<(usize, usize)>>> = None;
+        self.client
+            .drive(Some(id), |event| {
+                match event {
+                    // Chunks are slices of the read buffer; remember where, hand out below.
+                    Event::MessageData { id: d, data } if d == id => {
+                        got = Some(Ok(Some((data.as_ptr() as usize - base, data.len()))));
+                    }
+                    Event::Done { id: d, result } if d == id => got = Some(result.map(|_| None)),
+                    _ => return Ok(false),
                 }
-            };
-            client.start += used;
-            match event {
-                Some(Event::MessageData { id, data }) if id == self.id => {
-                    let offset = data.as_ptr() as usize - client.buf.as_ptr() as usize;
-                    let len = data.len();
-                    self.received += len as u64;
-                    return Ok(Some(&client.buf[offset..offset + len]));
-                }
-                Some(Event::Done { id, result }) if id == self.id => {
-                    self.finished = true;
-                    client.disarm_idle_deadline();
-                    result?;
-                    return Ok(None);
-                }
-                Some(_) => {}
-                None => {
-                    // What the engine queued while decoding (a NOOP that settles a glued
-                    // terminator, commands topping up the window) goes out before the wait.
-                    client.flush().await?;
-                    client.fill().await?
-                }
+                Ok(true)
+            })
+            .await?;
+        match got.expect("drive stops at an event of this message") {
+            Ok(Some((offset, len))) => {
+                self.received += len as u64;
+                Ok(Some(&self.client.buf[offset..offset + len]))
+            }
+            Ok(None) => {
+                self.finished = true;
+                Ok(None)
+            }
+            Err(e) => {
+                self.finished = true;
+                Err(e)
             }
         }
     }

@@ -118,6 +118,11 @@ async fn capabilities_before_and_after_login() {
     assert!(client.greeting().apop_timestamp.is_some(), "APOP is signalled in the greeting");
     let credentials = Credentials::new("alice", stack.password("alice"));
     client.login(&credentials, &LoginOptions::default()).await.unwrap();
+    // Asked again after login, in one flight with the next command (PIPELINING was offered).
+    assert!(client.capabilities().is_none(), "not answered yet");
+    let trips = client.stats().round_trips;
+    client.stat().await.unwrap();
+    assert_eq!(client.stats().round_trips, trips + 1, "CAPA and STAT in one round trip");
     let after = client.capabilities().expect("asked again after login");
     assert!(after.pipelining && after.uidl && after.top);
     assert!(after.sasl.is_empty(), "Dovecot drops SASL after login: {:?}", after.sasl);
@@ -216,7 +221,7 @@ async fn uidl_is_stable_across_sessions() {
 async fn pipelined_fetch_of_many_messages() {
     let (stack, mail) = start(200);
     let mut client = login_with(&stack, AuthMethod::UserPass).await;
-    assert!(client.capabilities().unwrap().pipelining);
+    assert!(client.capa().await.unwrap().unwrap().pipelining);
     let msgs: Vec<MsgNum> = (1..=200).map(n).collect();
     let before = client.stats();
     let mut got = Vec::new();

@@ -181,7 +181,8 @@ pub struct Offer<'a> {
     pub encrypted: bool,
 }
 
-/// Picks the login method: the requested one, or for [`AuthMethod::Auto`] the strongest one
+/// Picks the login method: the requested one, or for [`AuthMethod::Auto`]: over TLS, PLAIN
+/// when offered (one round trip; TLS protects the password); otherwise the strongest one
 /// offered: for a password SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, APOP, PLAIN, LOGIN,
 /// USER/PASS; for an access token OAUTHBEARER, then XOAUTH2 (which Gmail supports without
 /// advertising it).
@@ -212,6 +213,12 @@ pub fn choose_for(
             let offered = |m: &str| offer.capabilities.is_some_and(|c| c.has_sasl(m));
             let name = if offered("OAUTHBEARER") { "OAUTHBEARER" } else { "XOAUTH2" };
             AuthMethod::Sasl(name.to_owned())
+        }
+        // Over TLS the password is protected on the wire whatever the mechanism, and PLAIN with
+        // its initial response costs one round trip where SCRAM costs two or three: the
+        // cheapest safe path. Without TLS, the strongest offered.
+        AuthMethod::Auto if offer.encrypted && offer.capabilities.is_some_and(|c| c.has_sasl("PLAIN")) => {
+            AuthMethod::Sasl("PLAIN".to_owned())
         }
         AuthMethod::Auto => {
             let caps = offer.capabilities;
@@ -322,6 +329,20 @@ mod tests {
         assert_eq!(choose_for(&AuthMethod::UserPass, token, tls, false).unwrap_err().kind(), ErrorKind::Usage);
         let xo = AuthMethod::Sasl("XOAUTH2".into());
         assert_eq!(choose_for(&xo, SecretKind::Password, tls, false).unwrap_err().kind(), ErrorKind::Usage);
+    }
+
+    #[test]
+    fn auto_over_tls_takes_plain_for_one_round_trip() {
+        let c = caps(&["SCRAM-SHA-256", "CRAM-MD5", "PLAIN"]);
+        let tls = Offer { capabilities: Some(&c), apop_timestamp: None, encrypted: true };
+        assert_eq!(choose(&AuthMethod::Auto, tls, false).unwrap(), AuthMethod::Sasl("PLAIN".into()));
+        let c = caps(&["SCRAM-SHA-256", "CRAM-MD5"]);
+        let tls = Offer { capabilities: Some(&c), apop_timestamp: None, encrypted: true };
+        assert_eq!(choose(&AuthMethod::Auto, tls, false).unwrap(), AuthMethod::Sasl("SCRAM-SHA-256".into()));
+        // Plain text, even allowed: the strongest.
+        let c = caps(&["SCRAM-SHA-256", "PLAIN"]);
+        let plain = Offer { capabilities: Some(&c), apop_timestamp: None, encrypted: false };
+        assert_eq!(choose(&AuthMethod::Auto, plain, true).unwrap(), AuthMethod::Sasl("SCRAM-SHA-256".into()));
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { limits: Limits::default(), max_in_flight: 64, pipelining: true }
+        Config { limits: Limits::default(), max_in_flight: 256, pipelining: true }
     }
 }
 
@@ -324,6 +324,8 @@ pub struct Engine {
     marked: u32,
     /// The message count from the last `STAT`, to check listings against.
     stat_count: Option<u32>,
+    /// Replies completed while commands waited for room in a full window (see `reply_completed`).
+    window_turn: usize,
 }
 
 impl fmt::Debug for Engine {
@@ -358,6 +360,7 @@ impl Engine {
             redactor: Redactor::default(),
             marked: 0,
             stat_count: None,
+            window_turn: 0,
         }
     }
 
@@ -388,8 +391,12 @@ impl Engine {
     }
 
     /// Whether commands are being pipelined now.
+    ///
+    /// Capabilities made stale by a login still count: a server that offered `PIPELINING`
+    /// before login pipelines after it too, so the post-login `CAPA` can share a flight with
+    /// the first transaction commands. After `STLS` nothing counts until `CAPA` is answered.
     pub fn is_pipelining(&self) -> bool {
-        self.config.pipelining && !self.capabilities_stale && self.capabilities.as_ref().is_some_and(|c| c.pipelining)
+        self.config.pipelining && self.capabilities.as_ref().is_some_and(|c| c.pipelining)
     }
 
     /// Whether `UTF8` was accepted (RFC 6856).
@@ -554,18 +561,23 @@ impl Engine {
     }
 
     /// Moves queued commands onto the wire, as far as the pipelining rules allow.
+    ///
+    /// The window slides: a command goes out as soon as a reply makes room, so the server
+    /// always has the next commands in hand and never waits for the client.
     fn release_queued(&mut self) {
-        let window = if self.is_pipelining() { self.config.max_in_flight.max(1) } else { 1 };
-        // Top the window up only when it is half empty, so commands go out in batches.
-        if !self.in_flight.is_empty() && self.in_flight.len() > window / 2 {
-            return;
-        }
+        let window = self.window();
         let was_waiting = !self.in_flight.is_empty();
         let mut sent_any = false;
         while let Some(next) = self.queued.front() {
             let busy = !self.in_flight.is_empty();
             let after_barrier = self.in_flight.back().is_some_and(|f| f.barrier);
-            if busy && (is_barrier(&next.command) || after_barrier || self.in_flight.len() >= window) {
+            // QUIT ends a pipeline like any barrier, but it may join one when nothing is (or
+            // may become) marked for deletion: then its outcome changes nothing.
+            let quit_may_join = matches!(next.command, Command::Quit)
+                && self.marked == 0
+                && !self.in_flight.iter().any(|f| matches!(f.kind, Kind::Dele | Kind::Rset));
+            let barrier = is_barrier(&next.command) && !quit_may_join;
+            if busy && (barrier || after_barrier || self.in_flight.len() >= window) {
                 break;
             }
             let Queued { id, command, sasl } = self.queued.pop_front().expect("front exists");
@@ -574,6 +586,30 @@ impl Engine {
             sent_any = true;
         }
         if sent_any && !was_waiting {
+            self.stats.round_trips += 1;
+        }
+    }
+
+    fn window(&self) -> usize {
+        if self.is_pipelining() {
+            self.config.max_in_flight.max(1)
+        } else {
+            1
+        }
+    }
+
+    /// Bookkeeping when a reply completes. While commands wait for room in a full window, the
+    /// server may run dry before they arrive: counted as one round trip per window's worth of
+    /// replies (a window smaller than the bandwidth-delay product shows here).
+    fn reply_completed(&mut self) {
+        // With the pipe drained, the next command goes into an empty pipe: counted as a round
+        // trip when it is sent, not here.
+        if self.queued.is_empty() || self.in_flight.is_empty() || self.in_flight.len() + 1 < self.window() {
+            return;
+        }
+        self.window_turn += 1;
+        if self.window_turn >= self.window() {
+            self.window_turn = 0;
             self.stats.round_trips += 1;
         }
     }
@@ -801,11 +837,13 @@ impl Engine {
             }
             (_, StatusLine::Ok(status)) => {
                 let mut done = self.in_flight.pop_front().expect("front exists");
+                self.reply_completed();
                 let result = self.on_ok(&mut done, status);
                 Ok(Some(Event::Done { id: done.id, result }))
             }
             (_, StatusLine::Err(status)) => {
                 let done = self.in_flight.pop_front().expect("front exists");
+                self.reply_completed();
                 let error = self.on_err(done.kind, &done.label, done.sasl, status);
                 Ok(Some(Event::Done { id: done.id, result: Err(error) }))
             }
@@ -998,6 +1036,7 @@ impl Engine {
 
     fn on_block_end<'a>(&mut self) -> Event<'a> {
         let done = self.in_flight.pop_front().expect("a block belongs to a command");
+        self.reply_completed();
         let result = match done.collecting {
             Some(Collecting::Capabilities(mut caps)) => {
                 // IMPLEMENTATION and unknown lines are free text that reaches the caller.
