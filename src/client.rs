@@ -86,6 +86,8 @@ pub struct Client<T: Transport> {
     capa_unsupported: bool,
     /// The post-login `CAPA`, sent with the first transaction commands and not waited for.
     pending_capa: Option<CommandId>,
+    /// A `QUIT` queued ahead of [`Client::quit`] (see [`Client::queue_quit`]).
+    queued_quit: Option<CommandId>,
     deadline: Option<Deadline>,
     /// Commands queued with [`Client::queue`] whose results someone will ask for.
     wanted: HashSet<CommandId>,
@@ -114,6 +116,7 @@ impl<T: Transport> Client<T> {
             greeting: Greeting { status: StatusText::default(), apop_timestamp: None },
             capa_unsupported: false,
             pending_capa: None,
+            queued_quit: None,
             deadline: None,
             wanted: HashSet::new(),
             finished: HashMap::new(),
@@ -165,6 +168,12 @@ impl<T: Transport> Client<T> {
     /// Counters: commands, round trips, bytes.
     pub fn stats(&self) -> Stats {
         self.engine.stats()
+    }
+
+    /// The largest `LOGIN-DELAY` (seconds) the server announced in this session, before or
+    /// after login: the least time until the next login.
+    pub fn login_delay_seen(&self) -> Option<u32> {
+        self.engine.login_delay_seen()
     }
 
     /// The settings.
@@ -328,7 +337,7 @@ impl<T: Transport> Client<T> {
         if let Err(e) = self.result_of(login).await {
             // Still held behind the refused login: never sent.
             self.abandon(capa);
-            return Err(e);
+            return Err(e.with_login_delay(self.engine.login_delay_seen()));
         }
         self.pending_capa = capa;
         // With pipelining it shares a flight with the first transaction commands; without,
@@ -481,7 +490,14 @@ impl<T: Transport> Client<T> {
     /// error carries [`Detail::DeletionsUncertain`]: they may or may not be gone.
     pub async fn quit(mut self) -> Result<()> {
         let marked = self.engine.marked_for_deletion();
-        let result = self.simple(Command::Quit).await.map(drop);
+        let id = match self.queued_quit.take() {
+            Some(id) => Ok(id),
+            None => self.queue(Command::Quit),
+        };
+        let result = match id {
+            Ok(id) => self.result_of(id).await.map(drop),
+            Err(e) => Err(e),
+        };
         self.close_quietly().await;
         result.map_err(|e| {
             if marked > 0 && e.kind() != ErrorKind::Server && e.kind() != ErrorKind::Usage {
@@ -579,6 +595,23 @@ impl<T: Transport> Client<T> {
         }
         let announced = started.expect("drive stops at the start");
         Ok(MessageStream { octets_hint: announced, client: self, id, finished: false, received: 0 })
+    }
+
+    /// Sends `QUIT` as soon as the pipelining rules allow, with the commands in flight when
+    /// nothing is (or may become) marked for deletion: it then changes nothing, and saves the
+    /// session's last round trip. Call [`Client::quit`] afterwards to end the session; no other
+    /// command may follow.
+    pub fn queue_quit(&mut self) -> Result<()> {
+        if self.queued_quit.is_none() {
+            self.queued_quit = Some(self.queue(Command::Quit)?);
+        }
+        Ok(())
+    }
+
+    /// Gives up on the result of a command queued with [`Client::queue`]: its reply is read and
+    /// dropped when it comes.
+    pub fn forget_result(&mut self, id: CommandId) {
+        self.forget(id);
     }
 
     /// Gives up on a queued command's result: its reply is read and dropped when it comes.

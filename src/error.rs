@@ -102,22 +102,39 @@ pub struct Error {
     code: Option<ResponseCode>,
     server_text: Option<String>,
     detail: Option<Detail>,
+    login_delay: Option<u32>,
 }
 
 impl Error {
     /// A new error of `kind` with a human-readable explanation.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), code: None, server_text: None, detail: None }
+        Error { kind, message: message.into(), code: None, server_text: None, detail: None, login_delay: None }
     }
 
     /// An error that carries the server's `-ERR` reply.
     pub fn from_server(kind: ErrorKind, context: impl Into<String>, code: Option<ResponseCode>, text: &str) -> Self {
-        Error { kind, message: context.into(), code, server_text: Some(text.to_owned()), detail: None }
+        Error {
+            kind,
+            message: context.into(),
+            code,
+            server_text: Some(text.to_owned()),
+            detail: None,
+            login_delay: None,
+        }
     }
 
     /// This error with `detail` attached.
     pub fn with_detail(mut self, detail: Detail) -> Self {
         self.detail = Some(detail);
+        self
+    }
+
+    /// This error noting the largest `LOGIN-DELAY` the server announced in the session that
+    /// failed (kept when `None`).
+    pub fn with_login_delay(mut self, seconds: Option<u32>) -> Self {
+        if seconds.is_some() {
+            self.login_delay = seconds;
+        }
         self
     }
 
@@ -192,6 +209,12 @@ impl Error {
     /// The machine-readable detail, for the conditions [`Detail`] lists.
     pub fn detail(&self) -> Option<&Detail> {
         self.detail.as_ref()
+    }
+
+    /// The largest `LOGIN-DELAY` (seconds) the server announced in the session that failed,
+    /// before or after login, if any: a retry must not log in sooner.
+    pub fn login_delay(&self) -> Option<u32> {
+        self.login_delay
     }
 
     /// Whether messages marked for deletion may or may not have been deleted: `QUIT` was sent

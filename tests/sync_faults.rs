@@ -14,7 +14,7 @@ use std::time::Duration;
 use pop3_wasm::auth::Credentials;
 use pop3_wasm::client::{ClientConfig, LoginOptions};
 use pop3_wasm::native::{self, MaildirSink};
-use pop3_wasm::sync::{self, Retention, SyncOptions, SyncSink, SyncState};
+use pop3_wasm::sync::{self, Retention, Saved, SyncOptions, SyncSink, SyncState};
 use pop3_wasm::Error;
 use support::fault_proxy::{self, Cut};
 use support::stack::{mail_dir, Stack};
@@ -82,29 +82,51 @@ async fn sync_through(
 ) -> Result<(), Error> {
     let mut client = native::connect("127.0.0.1", port, config(pipelining)).await?;
     client.login(&Credentials::new("alice", password), &LoginOptions::default()).await?;
-    let mut sink = CrashingSink { inner: MaildirSink::open(maildir)?, crash_at: sink_fault, saves: 0 };
+    let mut sink = CrashingSink { inner: MaildirSink::open(maildir)?, crash_at: sink_fault, begun: 0 };
     let mut state = sink.inner.load_state(ACCOUNT)?;
     let options = SyncOptions { retention: Retention::DeleteAfterSave, now: 1, max_messages: None };
     sync::sync(client, &mut state, &options, &mut sink).await.map(drop)
 }
 
-/// A Maildir sink that "crashes" in the middle of writing its n-th message: half the file is
-/// left in tmp/, and the save fails, as if the process had been killed.
+/// A Maildir sink that "crashes" in the middle of writing its n-th message: half of it is left
+/// in tmp/, and the write fails, as if the process had been killed (nothing cleans up).
 struct CrashingSink {
     inner: MaildirSink,
     crash_at: Option<usize>,
-    saves: usize,
+    begun: usize,
 }
 
 impl SyncSink for CrashingSink {
-    async fn save(&mut self, uid: &str, message: &[u8]) -> pop3_wasm::Result<()> {
-        self.saves += 1;
-        if self.crash_at == Some(self.saves) {
-            std::fs::write(self.inner.root().join("tmp").join("crashed.partial"), &message[..message.len() / 2])
-                .unwrap();
+    async fn begin(&mut self, uid: &str, size: Option<u64>) -> pop3_wasm::Result<bool> {
+        self.begun += 1;
+        self.inner.begin(uid, size).await
+    }
+
+    async fn write(&mut self, chunk: &[u8]) -> pop3_wasm::Result<()> {
+        if self.crash_at == Some(self.begun) {
+            self.inner.write(&chunk[..chunk.len() / 2]).await?;
             return Err(Error::new(pop3_wasm::ErrorKind::Usage, "the sink was killed mid-write"));
         }
-        self.inner.save(uid, message).await
+        self.inner.write(chunk).await
+    }
+
+    async fn commit(&mut self) -> pop3_wasm::Result<()> {
+        self.inner.commit().await
+    }
+
+    async fn abort(&mut self) {
+        // A killed process cleans nothing up: the partial file stays in tmp/.
+        if self.crash_at != Some(self.begun) {
+            self.inner.abort().await;
+        }
+    }
+
+    async fn flush(&mut self) -> pop3_wasm::Result<()> {
+        self.inner.flush().await
+    }
+
+    async fn record(&mut self, state: &SyncState, saved: &[(String, Saved)]) -> pop3_wasm::Result<()> {
+        self.inner.record(state, saved).await
     }
 
     async fn save_state(&mut self, state: &SyncState) -> pop3_wasm::Result<()> {

@@ -326,6 +326,8 @@ pub struct Engine {
     stat_count: Option<u32>,
     /// Replies completed while commands waited for room in a full window (see `reply_completed`).
     window_turn: usize,
+    /// The largest `LOGIN-DELAY` any `CAPA` of the session announced.
+    login_delay_seen: Option<u32>,
 }
 
 impl fmt::Debug for Engine {
@@ -361,6 +363,7 @@ impl Engine {
             marked: 0,
             stat_count: None,
             window_turn: 0,
+            login_delay_seen: None,
         }
     }
 
@@ -438,6 +441,12 @@ impl Engine {
     /// The message count the last `STAT` of this session reported, if any.
     pub fn stat_count(&self) -> Option<u32> {
         self.stat_count
+    }
+
+    /// The largest `LOGIN-DELAY` (seconds) any `CAPA` of this session announced, before or
+    /// after login (RFC 2449 allows both; they may differ).
+    pub fn login_delay_seen(&self) -> Option<u32> {
+        self.login_delay_seen
     }
 
     /// The command whose reply the engine waits for now (the oldest in flight), if any.
@@ -1045,6 +1054,9 @@ impl Engine {
                     for line in &mut caps.other {
                         *line = self.redactor.redact_str(line).into_owned();
                     }
+                }
+                if let Some(delay) = caps.login_delay {
+                    self.login_delay_seen = Some(self.login_delay_seen.map_or(delay.value, |d| d.max(delay.value)));
                 }
                 self.capabilities = Some(caps.clone());
                 self.capabilities_stale = false;
