@@ -88,8 +88,8 @@ pub struct Address {
     pub name: Option<String>,
     /// The address (`local@domain`).
     pub address: Option<String>,
-    /// The name of the RFC 5322 group this mailbox was listed in, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The name of the RFC 5322 group this mailbox was listed in, if any. Always present in
+    /// the JSON (as `null` outside a group), as in the object JavaScript's `parseMessage` gives.
     pub group: Option<String>,
 }
 
