@@ -1,0 +1,190 @@
+//! Header fields: raw values, mail-parser's field parsers run on them, addresses and dates.
+
+use mail_parser::parsers::MessageStream;
+use mail_parser::{Address as MpAddress, Header, HeaderName, HeaderValue};
+
+use super::charset::{host_decode, host_encoded_words, windows_1252, HOST_DECODING};
+use super::Address;
+
+/// The raw value bytes of a header (after the colon, including the line end).
+pub(super) fn raw_value<'a>(header: &Header<'_>, buf: &'a [u8]) -> &'a [u8] {
+    buf.get(header.offset_start as usize..header.offset_end as usize).unwrap_or_default()
+}
+
+pub(super) fn field_name(header: &Header<'_>, buf: &[u8]) -> String {
+    let spelled = buf
+        .get(header.offset_field as usize..header.offset_start as usize)
+        .map(|b| String::from_utf8_lossy(b).trim_end_matches(':').trim().to_owned())
+        .filter(|s| !s.is_empty());
+    spelled.unwrap_or_else(|| header.name.as_str().to_owned())
+}
+
+pub(super) fn first_raw<'a>(headers: &[Header<'_>], buf: &'a [u8], name: HeaderName<'static>) -> Option<&'a [u8]> {
+    all_raw(headers, buf, name).next()
+}
+
+pub(super) fn all_raw<'a, 'h>(
+    headers: &'h [Header<'_>],
+    buf: &'a [u8],
+    name: HeaderName<'static>,
+) -> impl Iterator<Item = &'a [u8]> + 'h
+where
+    'a: 'h,
+{
+    headers.iter().filter(move |h| h.name == name).map(move |h| raw_value(h, buf))
+}
+
+/// One of mail-parser's field parsers.
+type FieldParser = for<'x> fn(&mut MessageStream<'x>) -> HeaderValue<'x>;
+
+/// Runs a field parser on a raw value. The value is read as windows-1252 when it is not
+/// UTF-8 (mail-parser would substitute U+FFFD), and given the line end the parsers need to
+/// finish (a header on the last line of a message may lack one).
+pub(super) fn reparse(value: &[u8], parse: FieldParser) -> HeaderValue<'static> {
+    reparse_as(value, parse, true)
+}
+
+/// [`reparse`]; `decodes_words` says whether `parse` decodes RFC 2047 words (message ids are
+/// read as they stand, so host-charset words in them are not rewritten either).
+fn reparse_as(value: &[u8], parse: FieldParser, decodes_words: bool) -> HeaderValue<'static> {
+    let mut owned: Option<Vec<u8>> = None;
+    if std::str::from_utf8(value).is_err() {
+        owned = Some(windows_1252(value).into_bytes());
+    }
+    if !owned.as_deref().unwrap_or(value).ends_with(b"\n") {
+        owned.get_or_insert_with(|| value.to_vec()).push(b'\n');
+    }
+    if HOST_DECODING && decodes_words {
+        if let Some(rewritten) = host_encoded_words(owned.as_deref().unwrap_or(value), host_decode) {
+            owned = Some(rewritten);
+        }
+    }
+    let bytes = owned.as_deref().unwrap_or(value);
+    parse(&mut MessageStream::new(bytes)).into_owned()
+}
+
+/// An unstructured header value: unfolded, encoded-words decoded, trimmed.
+pub(super) fn unstructured(value: &[u8]) -> String {
+    match reparse(value, |s| s.parse_unstructured()) {
+        HeaderValue::Text(t) => t.trim().to_owned(),
+        HeaderValue::TextList(list) => list.join(" ").trim().to_owned(),
+        _ => String::new(),
+    }
+}
+
+pub(super) fn ids(value: &[u8]) -> Vec<String> {
+    let clean = |s: &str| s.trim().trim_start_matches('<').trim_end_matches('>').to_owned();
+    match reparse_as(value, |s| s.parse_id(), false) {
+        HeaderValue::Text(t) => vec![clean(&t)],
+        HeaderValue::TextList(list) => list.iter().map(|t| clean(t)).collect(),
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter(|id| !id.is_empty())
+    .collect()
+}
+
+pub(super) fn addresses(headers: &[Header<'_>], buf: &[u8], name: HeaderName<'static>) -> Vec<Address> {
+    let mut out = Vec::new();
+    for value in all_raw(headers, buf, name) {
+        let parsed = reparse(value, |s| s.parse_address());
+        let HeaderValue::Address(address) = parsed else { continue };
+        match address {
+            MpAddress::List(list) => out.extend(list.iter().filter_map(|a| mailbox(a, None))),
+            MpAddress::Group(groups) => {
+                for group in groups {
+                    let group_name = group.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+                    let before = out.len();
+                    out.extend(group.addresses.iter().filter_map(|a| mailbox(a, group_name)));
+                    if out.len() == before {
+                        if let Some(group_name) = group_name {
+                            out.push(Address { name: None, address: None, group: Some(group_name.to_owned()) });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn mailbox(addr: &mail_parser::Addr<'_>, group: Option<&str>) -> Option<Address> {
+    let clean = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let name = clean(addr.name());
+    let address = clean(addr.address());
+    if name.is_none() && address.is_none() {
+        return None;
+    }
+    Some(Address { name, address, group: group.map(str::to_owned) })
+}
+
+pub(super) fn date_is_valid(dt: &mail_parser::DateTime) -> bool {
+    let leap = dt.year.is_multiple_of(4) && (!dt.year.is_multiple_of(100) || dt.year.is_multiple_of(400));
+    let days = match dt.month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    // is_valid() accepts 31 February and zone offsets up to 23:59; RFC 5322 zones stop at 99:99
+    // syntactically, but nothing real lies beyond ±14:00.
+    dt.is_valid() && dt.day <= days && dt.tz_hour <= 14
+}
+
+/// RFC 3339 with the sender's own offset. Unlike mail-parser's `to_rfc3339` this never
+/// writes `Z`, so `+00:00` (UTC) and `-00:00` (offset unknown, RFC 5322 §3.3) stay distinct.
+pub(super) fn rfc3339(dt: &mail_parser::DateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
+        dt.year,
+        dt.month,
+        dt.day,
+        dt.hour,
+        dt.minute,
+        dt.second,
+        if dt.tz_before_gmt { '-' } else { '+' },
+        dt.tz_hour,
+        dt.tz_minute
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::mime::{parse, Address};
+
+    #[test]
+    fn dates() {
+        let date = |value: &str| {
+            let msg = parse(format!("Date: {value}\r\n\r\n").as_bytes()).unwrap();
+            (msg.date, msg.date_raw)
+        };
+        assert_eq!(date("Mon, 2 Mar 2026 08:30:12 +0100"), (Some("2026-03-02T08:30:12+01:00".into()), None));
+        assert_eq!(date("2 Mar 2026 08:30:12 -0000"), (Some("2026-03-02T08:30:12-00:00".into()), None));
+        assert_eq!(date("Sat, 31 Feb 2026 10:00:00 +0000"), (None, Some("Sat, 31 Feb 2026 10:00:00 +0000".into())));
+        assert_eq!(date("yesterday"), (None, Some("yesterday".into())));
+        assert_eq!(parse(b"Subject: x\r\n\r\n").unwrap().date_raw, None);
+    }
+
+    #[test]
+    fn groups_are_flattened() {
+        let msg =
+            parse(b"To: Team: a@x.example, B <b@x.example>;, c@y.example\r\nCc: undisclosed-recipients:;\r\n\r\n")
+                .unwrap();
+        let to: Vec<_> = msg.to.iter().map(|a| (a.address.as_deref(), a.group.as_deref())).collect();
+        assert_eq!(
+            to,
+            [(Some("a@x.example"), Some("Team")), (Some("b@x.example"), Some("Team")), (Some("c@y.example"), None)]
+        );
+        assert_eq!(msg.cc, [Address { name: None, address: None, group: Some("undisclosed-recipients".into()) }]);
+    }
+
+    #[test]
+    fn raw_8bit_headers_read_as_windows_1252() {
+        let msg = parse(b"Subject: Caf\xe9\r\nFrom: Ren\xe9e <r@example.com>\r\n\r\nx").unwrap();
+        assert_eq!(msg.subject.as_deref(), Some("Caf\u{e9}"));
+        assert_eq!(msg.from[0].name.as_deref(), Some("Ren\u{e9}e"));
+        // Valid UTF-8 stays UTF-8.
+        let msg = parse("Subject: Café\r\n\r\nx".as_bytes()).unwrap();
+        assert_eq!(msg.subject.as_deref(), Some("Café"));
+    }
+}

@@ -1,0 +1,275 @@
+//! The bridge to mail-parser: raw RFC 5322 bytes (as RETR returns them) in, a plain summary
+//! out that serialises with camelCase names for JavaScript, and attachment bytes on request.
+//!
+//! Choices this module makes on top of mail-parser:
+//! - `text` is the first text/plain body part. When a message has no text/plain body but has
+//!   HTML, `text` is mail-parser's HTML-to-text conversion and `text_from_html` is `true`
+//!   (with the `html-text` feature, on by default; without it, `text` is `None` then).
+//! - `html` is `Some` only when the message really has a text/html body part: mail-parser
+//!   would otherwise turn plain text into HTML, and a client must be able to tell the two apart.
+//! - `attachments` lists every leaf part of the top-level message except the two bodies shown
+//!   as `text` and `html`: real attachments, inline images (with their Content-ID, so `cid:`
+//!   URLs resolve), extra inline text parts, calendar parts. A forwarded message/rfc822 is one
+//!   attachment; call [`parse`] on its bytes to look inside.
+//! - Address groups are flattened; each member keeps the group's name in `group`, and an empty
+//!   group (`undisclosed-recipients:;`) becomes one entry with only `group` set.
+//! - Bytes that are not UTF-8 where no charset is declared (raw 8-bit headers, bodies without
+//!   a `charset` parameter) are read as windows-1252, the commonest legacy default.
+//! - Message-IDs and Content-IDs are given without angle brackets.
+//!
+//! Without the `full-encoding` feature, mail-parser cannot decode the multi-byte legacy
+//! charsets (ISO-2022-JP, Shift_JIS, EUC-JP, EUC-KR, GB2312/GBK/GB18030, Big5, and a few
+//! single-byte ones it implements with the same library). In WebAssembly the host's
+//! `TextDecoder` (browsers, Node, Deno and workerd all implement the WHATWG encodings) decodes
+//! them instead, in bodies, RFC 2047 words and RFC 2231 parameters, at no cost in module size.
+//! Natively, such text comes out as raw escape sequences or U+FFFD replacement characters.
+
+mod charset;
+mod headers;
+mod params;
+mod parts;
+mod repair;
+
+#[cfg(feature = "html-text")]
+use mail_parser::decoders::html::html_to_text;
+use mail_parser::{HeaderName, HeaderValue, Message};
+use serde::Serialize;
+
+use self::headers::{
+    addresses, all_raw, date_is_valid, field_name, first_raw, ids, raw_value, reparse, rfc3339, unstructured,
+};
+use self::parts::{body_string, describe, listed_parts, part_bytes, Bodies};
+use self::repair::with_message;
+use crate::{Error, ErrorKind, Result};
+
+/// A decoded message, ready to show. Holds no attachment bytes: see [`attachment_bytes`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParsedMessage {
+    /// The Subject, with RFC 2047 encoded-words decoded.
+    pub subject: Option<String>,
+    /// The From addresses (usually one).
+    pub from: Vec<Address>,
+    /// The Sender addresses.
+    pub sender: Vec<Address>,
+    /// The Reply-To addresses.
+    pub reply_to: Vec<Address>,
+    /// The To addresses.
+    pub to: Vec<Address>,
+    /// The Cc addresses.
+    pub cc: Vec<Address>,
+    /// The Bcc addresses (rarely present in received mail).
+    pub bcc: Vec<Address>,
+    /// The Date as RFC 3339 with the sender's offset, e.g. `2026-03-02T08:30:12+01:00`.
+    pub date: Option<String>,
+    /// The Date header's text when it exists but could not be read as a date.
+    pub date_raw: Option<String>,
+    /// The Message-ID, without angle brackets.
+    pub message_id: Option<String>,
+    /// The first Message-ID in In-Reply-To, without angle brackets.
+    pub in_reply_to: Option<String>,
+    /// The Message-IDs in References, oldest first, without angle brackets.
+    pub references: Vec<String>,
+    /// The text/plain body, or the HTML body converted to text when there is no text/plain.
+    pub text: Option<String>,
+    /// Whether `text` was derived from the HTML body.
+    pub text_from_html: bool,
+    /// The text/html body exactly as sent (unsanitised), or `None` when there is no HTML part.
+    pub html: Option<String>,
+    /// Attachments and inline parts, in message order.
+    pub attachments: Vec<Attachment>,
+    /// Every top-level header in message order, values unfolded and decoded.
+    pub headers: Vec<HeaderField>,
+    /// The length of the raw message in bytes.
+    pub size: usize,
+}
+
+/// One mailbox from an address header.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Address {
+    /// The display name, decoded.
+    pub name: Option<String>,
+    /// The address (`local@domain`).
+    pub address: Option<String>,
+    /// The name of the RFC 5322 group this mailbox was listed in, if any. Always present in
+    /// the JSON (as `null` outside a group), as in the object JavaScript's `parseMessage` gives.
+    pub group: Option<String>,
+}
+
+/// A part of the message offered for download or referenced by `cid:` URLs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    /// Position in [`ParsedMessage::attachments`]; pass it to [`attachment_bytes`].
+    pub index: usize,
+    /// The file name (RFC 2231 and RFC 2047 decoded), from Content-Disposition `filename`
+    /// or else Content-Type `name`.
+    pub filename: Option<String>,
+    /// `type/subtype`, lower-case.
+    pub content_type: String,
+    /// The decoded size in bytes (what [`attachment_bytes`] returns).
+    pub size: usize,
+    /// The Content-ID without angle brackets.
+    pub content_id: Option<String>,
+    /// Whether the part is meant to be shown in the body (inline images, extra text parts).
+    pub inline: bool,
+    /// The Content-Disposition type, lower-case (`attachment`, `inline`), if the header exists.
+    pub disposition: Option<String>,
+}
+
+/// One header line, for a "show all headers" view.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderField {
+    /// The field name as spelled in the message.
+    pub name: String,
+    /// The value, unfolded, with encoded-words decoded.
+    pub value: String,
+}
+
+/// Parses a raw message. Fails only on empty input: anything else yields a best-effort result.
+pub fn parse(raw: &[u8]) -> Result<ParsedMessage> {
+    let mut parsed =
+        with_message(raw, summarise).ok_or_else(|| Error::new(ErrorKind::Protocol, "cannot parse an empty message"))?;
+    parsed.size = raw.len();
+    Ok(parsed)
+}
+
+/// The decoded bytes of attachment `index` (as numbered by [`parse`]), or `None` when there
+/// is no such attachment. A message/rfc822 attachment yields the nested message's raw bytes.
+pub fn attachment_bytes(raw: &[u8], index: usize) -> Option<Vec<u8>> {
+    with_message(raw, |message, buf| {
+        let bodies = Bodies::choose(message);
+        let (_, part) = listed_parts(message, &bodies).nth(index)?;
+        Some(part_bytes(part, buf).into_owned())
+    })
+    .flatten()
+}
+
+fn summarise(message: &Message<'_>, buf: &[u8]) -> ParsedMessage {
+    let top = &message.parts[0].headers; // parse() never returns a message without parts
+    let bodies = Bodies::choose(message);
+
+    let (date, date_raw) = match first_raw(top, buf, HeaderName::Date) {
+        Some(value) => match reparse(value, |s| s.parse_date()) {
+            HeaderValue::DateTime(dt) if date_is_valid(&dt) => (Some(rfc3339(&dt)), None),
+            _ => (None, Some(unstructured(value)).filter(|s| !s.is_empty())),
+        },
+        None => (None, None),
+    };
+
+    let text = bodies.text.and_then(|id| message.parts.get(id)).map(|part| body_string(part, buf));
+    let html = bodies.html.and_then(|id| message.parts.get(id)).map(|part| body_string(part, buf));
+    let text_from_html = cfg!(feature = "html-text") && text.is_none() && html.is_some();
+    // Without the `html-text` feature (the npm build, to keep its size down: mail-parser's
+    // HTML entity table is about 20 KB gzip), an HTML-only message has no `text`.
+    #[cfg(feature = "html-text")]
+    let text = text.or_else(|| html.as_deref().map(html_to_text));
+
+    ParsedMessage {
+        subject: first_raw(top, buf, HeaderName::Subject).map(unstructured),
+        from: addresses(top, buf, HeaderName::From),
+        sender: addresses(top, buf, HeaderName::Sender),
+        reply_to: addresses(top, buf, HeaderName::ReplyTo),
+        to: addresses(top, buf, HeaderName::To),
+        cc: addresses(top, buf, HeaderName::Cc),
+        bcc: addresses(top, buf, HeaderName::Bcc),
+        date,
+        date_raw,
+        message_id: first_raw(top, buf, HeaderName::MessageId).and_then(|v| ids(v).into_iter().next()),
+        in_reply_to: first_raw(top, buf, HeaderName::InReplyTo).and_then(|v| ids(v).into_iter().next()),
+        references: all_raw(top, buf, HeaderName::References).flat_map(ids).collect(),
+        text,
+        text_from_html,
+        html,
+        attachments: listed_parts(message, &bodies)
+            .enumerate()
+            .map(|(index, (id, part))| describe(message, id, part, index, buf))
+            .collect(),
+        headers: top
+            .iter()
+            .map(|h| HeaderField { name: field_name(h, buf), value: unstructured(raw_value(h, buf)) })
+            .collect(),
+        size: buf.len(), // the caller's length is set by parse(): buf may be padded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WITH_ATTACHMENT: &[u8] = b"From: a@example.com\r\nSubject: one file\r\n\
+        Content-Type: multipart/mixed; boundary=XX\r\n\r\n\
+        --XX\r\nContent-Type: text/plain\r\n\r\nbody\r\n\
+        --XX\r\nContent-Type: application/octet-stream; name=a.bin\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--XX--\r\n";
+
+    #[test]
+    fn empty_input_is_an_error() {
+        let err = parse(b"").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Protocol);
+        assert_eq!(attachment_bytes(b"", 0), None);
+    }
+
+    #[test]
+    fn garbage_parses_as_something() {
+        for raw in [&b" "[..], b"::::", b"\x00\xff\xfe\x80 garbage", b"\r\n", b"-", b"=?", b"\n\n\n"] {
+            let msg = parse(raw).unwrap_or_else(|e| panic!("{raw:?}: {e}"));
+            assert_eq!(msg.size, raw.len());
+            assert!(msg.attachments.is_empty(), "{raw:?}: {:?}", msg.attachments);
+        }
+        // Input with no header block becomes the body.
+        assert_eq!(parse(b"::::").unwrap().text.as_deref(), Some("::::"));
+    }
+
+    #[test]
+    fn header_only_message() {
+        for raw in [&b"Subject: hi\r\nFrom: A <a@example.com>\r\n\r\n"[..], b"Subject: hi\r\nFrom: A <a@example.com>"] {
+            let msg = parse(raw).unwrap();
+            assert_eq!(msg.subject.as_deref(), Some("hi"), "{raw:?}");
+            assert_eq!(msg.from[0].address.as_deref(), Some("a@example.com"));
+            assert_eq!(msg.text.as_deref().unwrap_or_default(), "");
+            assert_eq!(msg.html, None);
+            assert!(msg.attachments.is_empty());
+            assert_eq!(msg.headers.len(), 2);
+        }
+    }
+
+    #[test]
+    fn attachment_index_out_of_range() {
+        let msg = parse(WITH_ATTACHMENT).unwrap();
+        assert_eq!(msg.attachments.len(), 1);
+        assert_eq!(msg.attachments[0].filename.as_deref(), Some("a.bin"));
+        assert_eq!(attachment_bytes(WITH_ATTACHMENT, 0), Some(vec![0, 1, 2]));
+        assert_eq!(attachment_bytes(WITH_ATTACHMENT, 1), None);
+        assert_eq!(attachment_bytes(WITH_ATTACHMENT, usize::MAX), None);
+        assert_eq!(attachment_bytes(b"Subject: none\r\n\r\nbody", 0), None);
+    }
+
+    #[test]
+    fn html_is_none_without_an_html_part() {
+        let msg = parse(b"Subject: plain\r\n\r\n<b>not html</b>\r\n").unwrap();
+        assert_eq!(msg.html, None);
+        assert!(!msg.text_from_html);
+        let msg = parse(b"Content-Type: text/html\r\n\r\n<p>Hi <b>there</b></p>\r\n").unwrap();
+        assert_eq!(msg.html.as_deref(), Some("<p>Hi <b>there</b></p>\r\n"));
+        if cfg!(feature = "html-text") {
+            assert!(msg.text_from_html);
+            assert_eq!(msg.text.as_deref().map(str::trim), Some("Hi there"));
+        } else {
+            assert!(!msg.text_from_html);
+            assert_eq!(msg.text, None);
+        }
+    }
+
+    #[test]
+    fn serialises_camel_case() {
+        let json = serde_json::to_value(parse(WITH_ATTACHMENT).unwrap()).unwrap();
+        for key in ["replyTo", "dateRaw", "messageId", "inReplyTo", "textFromHtml"] {
+            assert!(json.get(key).is_some(), "{key} missing in {json}");
+        }
+        assert!(json["attachments"][0].get("contentType").is_some());
+        assert!(json["attachments"][0].get("contentId").is_some());
+    }
+}
