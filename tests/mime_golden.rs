@@ -6,7 +6,9 @@
 //!   `tests/golden/mime/NAME.json` (the serialised `ParsedMessage`, pretty JSON).
 //!   To accept new output, run `UPDATE_GOLDEN=1 cargo test --test mime_golden`, which rewrites
 //!   the .json files instead of comparing; then read the diff before committing it.
-//! - `legacy_charsets`: which charsets decode with and without the `full-encoding` feature.
+//! - `legacy_charsets`: which charsets decode with and without the `full-encoding` feature;
+//!   `legacy_charsets_through_a_fallback`: all of them, with encoding_rs as the parser's
+//!   `CharsetFallback` (natively, the path TextDecoder takes in WebAssembly).
 //! - `truncated_and_mutated_input_never_panics`: every prefix of every golden message, plus
 //!   byte substitutions, parse without panicking.
 
@@ -14,7 +16,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pop3_wasm::mime::{attachment_bytes, parse, ParsedMessage};
+use pop3_wasm::mime::{attachment_bytes, parse, ParsedMessage, Parser};
 use serde_json::Value;
 
 const PDF_MAGIC: &[u8] = b"%PDF-";
@@ -276,6 +278,42 @@ fn legacy_charsets() {
             let garbled = |s: &str| s.contains('\u{FFFD}') || s.contains('\u{1b}');
             assert!(garbled(subject) && garbled(text), "{charset}: {subject:?} / {text:?}");
         }
+    }
+}
+
+/// encoding_rs as a `CharsetFallback`: what a native user would plug in.
+fn encoding_rs_fallback(encoding: &str, bytes: &[u8]) -> Option<String> {
+    let encoding = encoding_rs::Encoding::for_label_no_replacement(encoding.as_bytes())?;
+    Some(encoding.decode_without_bom_handling(bytes).0.into_owned())
+}
+
+#[test]
+fn legacy_charsets_through_a_fallback() {
+    let parser = Parser::new().with_charset_fallback(encoding_rs_fallback);
+    for &(charset, expected, word, body) in CHARSETS {
+        let mut raw = format!(
+            "From: =?{charset}?B?{}?= <x@example.com>\r\nSubject: {word}\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+             Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+            word.split('?').nth(3).expect("a B word")
+        )
+        .into_bytes();
+        raw.extend_from_slice(body);
+        raw.extend_from_slice(
+            b"\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=",
+        );
+        raw.extend_from_slice(charset.as_bytes());
+        raw.extend_from_slice(b"''");
+        for byte in body {
+            raw.extend_from_slice(format!("%{byte:02X}").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n\r\nx\r\n--b--\r\n");
+        let msg = parser.parse(&raw).expect("parses");
+        assert_eq!(msg.subject.as_deref(), Some(expected), "{charset} subject (RFC 2047)");
+        assert_eq!(msg.from[0].name.as_deref(), Some(expected), "{charset} From name (RFC 2047 in an address)");
+        assert_eq!(msg.text.as_deref().map(str::trim_end), Some(expected), "{charset} body");
+        assert_eq!(msg.attachments[0].filename.as_deref(), Some(expected), "{charset} file name (RFC 2231)");
+        assert_eq!(parser.attachment_bytes(&raw, 0).as_deref(), Some(&b"x"[..]));
     }
 }
 

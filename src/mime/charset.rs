@@ -4,24 +4,73 @@
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::parsers::MessageStream;
 
-/// `bytes` decoded from `charset` by the host or by mail-parser; `None` when neither knows
-/// the name.
-pub(super) fn decode_charset(charset: &str, bytes: &[u8]) -> Option<String> {
-    host_decode(charset, bytes).or_else(|| charset_decoder(charset.as_bytes()).map(|decode| decode(bytes)))
+/// Decodes the charsets that mail-parser cannot decode in this build: without the
+/// `full-encoding` feature, the multi-byte legacy ones (ISO-2022-JP, Shift_JIS, EUC-JP,
+/// EUC-KR, GBK/GB18030, Big5) and a few single-byte ones (IBM866, windows-874, x-mac-cyrillic).
+///
+/// A host service, injected into a [`Parser`](super::Parser) the way rustls takes its
+/// `CryptoProvider`: the JavaScript face implements it with the host's `TextDecoder`; native
+/// code can plug in `encoding_rs`, for example. With `full-encoding` on, mail-parser decodes
+/// all of these itself and the fallback is never asked. Closures of the same shape implement it.
+pub trait CharsetFallback {
+    /// `bytes` decoded from `encoding`, named as in the WHATWG Encoding Standard (`shift_jis`,
+    /// `gbk`, `euc-kr`, ...: the names `TextDecoder` and `encoding_rs` accept, whatever
+    /// spelling the message used); `None` when it cannot decode that encoding. Invalid
+    /// sequences should become U+FFFD, as `TextDecoder` does.
+    fn decode(&self, encoding: &str, bytes: &[u8]) -> Option<String>;
 }
 
-// ---- charsets the host decodes ----------------------------------------------------------
+impl<F: Fn(&str, &[u8]) -> Option<String>> CharsetFallback for F {
+    fn decode(&self, encoding: &str, bytes: &[u8]) -> Option<String> {
+        self(encoding, bytes)
+    }
+}
 
-/// Whether this build leaves some charsets to the host (WebAssembly without `full-encoding`).
-pub(super) const HOST_DECODING: bool = cfg!(all(target_arch = "wasm32", not(feature = "full-encoding")));
+/// The charset decoders one parse uses: mail-parser's, and the fallback the parser was given.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Charsets<'a> {
+    fallback: Option<&'a dyn CharsetFallback>,
+}
+
+impl<'a> Charsets<'a> {
+    pub(super) fn new(fallback: Option<&'a dyn CharsetFallback>) -> Self {
+        Charsets { fallback }
+    }
+
+    /// `bytes` decoded from `charset` by the fallback or by mail-parser; `None` when neither
+    /// knows the name.
+    pub(super) fn decode(self, charset: &str, bytes: &[u8]) -> Option<String> {
+        self.fallback_decode(charset, bytes).or_else(|| charset_decoder(charset.as_bytes()).map(|decode| decode(bytes)))
+    }
+
+    /// Whether `charset` is left to the fallback (mail-parser would read it as UTF-8).
+    pub(super) fn uses_fallback(self, charset: &str) -> bool {
+        self.fallback.is_some() && fallback_encoding(charset).is_some()
+    }
+
+    /// Decodes `bytes` with the fallback when `charset` is one mail-parser cannot decode in this
+    /// build.
+    fn fallback_decode(self, charset: &str, bytes: &[u8]) -> Option<String> {
+        let fallback = self.fallback?;
+        fallback.decode(fallback_encoding(charset)?, bytes)
+    }
+
+    /// [`fallback_encoded_words`] with this fallback; `None` without one.
+    pub(super) fn rewrite_words(self, value: &[u8]) -> Option<Vec<u8>> {
+        self.fallback?;
+        fallback_encoded_words(value, |charset, bytes| self.fallback_decode(charset, bytes))
+    }
+}
+
+// ---- charsets mail-parser leaves to the fallback ------------------------------------------
 
 /// The charset labels (lower-case, `-` as `_`, as mail-parser matches them) that mail-parser
 /// reads as UTF-8 without its `full_encoding` feature, with the WHATWG name of the encoding it
-/// would use: TextDecoder accepts only exact WHATWG labels, and several of mail-parser's
-/// spellings (`cp936`, `EUC_JP`) are not. Windows code page numbers that neither knows
+/// would use, which is what a [`CharsetFallback`] is given: TextDecoder accepts only exact
+/// WHATWG labels, and several of mail-parser's spellings (`cp936`, `EUC_JP`) are not. Windows code page numbers that neither knows
 /// (`cp932`, `cp949`, `cp950`) are added. The `replacement` labels (ISO-2022-KR, HZ) are left
 /// out: a TextDecoder turns their text into a single U+FFFD.
-#[cfg(all(target_arch = "wasm32", not(feature = "full-encoding")))]
+#[cfg(not(feature = "full-encoding"))]
 const HOST_CHARSETS: &[(&str, &str)] = &[
     ("866", "ibm866"),
     ("big5", "big5"),
@@ -81,39 +130,25 @@ const HOST_CHARSETS: &[(&str, &str)] = &[
     ("x_x_big5", "big5"),
 ];
 
-/// The WHATWG encoding [`host_decode`] uses for `charset`, when it handles that charset.
-pub(super) fn host_encoding(charset: &str) -> Option<&'static str> {
-    #[cfg(all(target_arch = "wasm32", not(feature = "full-encoding")))]
+/// The WHATWG encoding a [`CharsetFallback`] is asked for `charset`, when mail-parser cannot
+/// decode that charset in this build.
+fn fallback_encoding(charset: &str) -> Option<&'static str> {
+    #[cfg(not(feature = "full-encoding"))]
     {
         let label = charset.trim().to_ascii_lowercase().replace('-', "_");
         HOST_CHARSETS.iter().find(|(key, _)| *key == label).map(|(_, encoding)| *encoding)
     }
-    #[cfg(not(all(target_arch = "wasm32", not(feature = "full-encoding"))))]
+    #[cfg(feature = "full-encoding")]
     {
         let _ = charset;
         None
     }
 }
 
-/// Decodes `bytes` with the host's TextDecoder when `charset` is one mail-parser cannot
-/// decode in this build.
-pub(super) fn host_decode(charset: &str, bytes: &[u8]) -> Option<String> {
-    let encoding = host_encoding(charset)?;
-    #[cfg(target_arch = "wasm32")]
-    {
-        crate::wasm::host_text_decode(encoding, bytes)
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let _ = (encoding, bytes);
-        None
-    }
-}
-
-/// Rewrites the RFC 2047 words of `value` whose charset [`host_decode`] handles as UTF-8 words,
+/// Rewrites the RFC 2047 words of `value` that `decode` decodes as UTF-8 words,
 /// which mail-parser's field parsers decode; `None` when there is none. Words keep their place,
 /// so quoting, address syntax and the whitespace rules between adjacent words are unchanged.
-pub(super) fn host_encoded_words(value: &[u8], decode: impl Fn(&str, &[u8]) -> Option<String>) -> Option<Vec<u8>> {
+fn fallback_encoded_words(value: &[u8], decode: impl Fn(&str, &[u8]) -> Option<String>) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let mut out: Option<Vec<u8>> = None;
     let mut copied = 0;
@@ -179,7 +214,7 @@ fn encoded_words(value: &[u8]) -> impl Iterator<Item = EncodedWord<'_>> {
 /// of unstructured text puts a space between a word and text glued to it, which a file name
 /// (`name="=?UTF-8?B?...?=.pdf"`) must not get. Whitespace between two words is dropped, as
 /// RFC 2047 says.
-pub(super) fn decode_param_words(value: &[u8]) -> String {
+pub(super) fn decode_param_words(charsets: Charsets<'_>, value: &[u8]) -> String {
     let mut out = String::new();
     let mut copied = 0;
     let mut after_word = false;
@@ -188,7 +223,7 @@ pub(super) fn decode_param_words(value: &[u8]) -> String {
         if !(after_word && between.iter().all(u8::is_ascii_whitespace)) {
             out.push_str(&utf8_or_windows_1252(between));
         }
-        let text = decode_charset(word.charset, &word.octets);
+        let text = charsets.decode(word.charset, &word.octets);
         out.push_str(&text.unwrap_or_else(|| String::from_utf8_lossy(&word.octets).into_owned()));
         copied = word.end;
         after_word = true;
@@ -232,8 +267,36 @@ mod tests {
     }
 
     #[test]
-    fn host_charset_words_become_utf8_words_in_place() {
-        let rewrite = |v: &str| host_encoded_words(v.as_bytes(), upper).map(|b| String::from_utf8(b).unwrap());
+    fn the_fallback_gets_whatwg_names_and_only_what_mail_parser_cannot_decode() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let fake = |encoding: &str, bytes: &[u8]| {
+            asked.borrow_mut().push(encoding.to_owned());
+            Some(format!("{encoding}:{}", bytes.len()))
+        };
+        let charsets = Charsets::new(Some(&fake));
+        assert_eq!(charsets.decode("iso-8859-1", b"caf\xe9").as_deref(), Some("caf\u{e9}"));
+        assert_eq!(charsets.decode("utf-8", b"x"), None, "UTF-8 is mail-parser's default, not a fallback's");
+        let legacy = [("cp936", "gbk"), ("EUC_JP", "euc-jp"), ("Shift-JIS", "shift_jis"), ("ks_c_5601-1987", "euc-kr")];
+        for (label, whatwg) in legacy {
+            let decoded = charsets.decode(label, b"\x82\xa0");
+            if cfg!(feature = "full-encoding") {
+                assert!(decoded.is_some_and(|t| !t.contains(':')), "{label}: mail-parser decodes it itself");
+            } else {
+                assert_eq!(decoded, Some(format!("{whatwg}:2")), "{label}");
+            }
+            assert_eq!(charsets.uses_fallback(label), !cfg!(feature = "full-encoding"), "{label}");
+        }
+        let expected: Vec<&str> =
+            if cfg!(feature = "full-encoding") { vec![] } else { legacy.iter().map(|(_, whatwg)| *whatwg).collect() };
+        assert_eq!(*asked.borrow(), expected);
+        // Without a fallback nothing is rewritten and nothing is left to anyone.
+        assert!(!Charsets::default().uses_fallback("cp936"));
+        assert_eq!(Charsets::default().rewrite_words(b"=?cp936?B?xOO6ww==?=\n"), None);
+    }
+
+    #[test]
+    fn fallback_charset_words_become_utf8_words_in_place() {
+        let rewrite = |v: &str| fallback_encoded_words(v.as_bytes(), upper).map(|b| String::from_utf8(b).unwrap());
         // B and Q words, a language tag, folding inside a word, other words and text untouched.
         assert_eq!(
             rewrite("\"=?x-upper?B?YWJj?=\" <a@b>, =?utf-8?Q?caf=C3=A9?= =?X-UPPER*en?q?d_e?=\r\n").as_deref(),
@@ -254,7 +317,7 @@ mod tests {
             assert_eq!(rewrite(v), None, "{v:?}");
         }
         // The rewritten value reads back through mail-parser's own RFC 2047 decoding.
-        let value = host_encoded_words(b"=?x-upper?Q?hello?= =?x-upper?B?d29ybGQ=?=\n", upper).unwrap();
+        let value = fallback_encoded_words(b"=?x-upper?Q?hello?= =?x-upper?B?d29ybGQ=?=\n", upper).unwrap();
         match MessageStream::new(&value).parse_unstructured() {
             HeaderValue::Text(t) => assert_eq!(t.trim(), "HELLOWORLD"),
             other => panic!("{other:?}"),
@@ -273,7 +336,7 @@ mod tests {
             ("=?x?B?YWJj?=", "=?x?B?YWJj?="),
             ("=?utf-8\n?B?YWJj?=", "=?utf-8\n?B?YWJj?="),
         ] {
-            assert_eq!(decode_param_words(value.as_bytes()), expected, "{value:?}");
+            assert_eq!(decode_param_words(Charsets::default(), value.as_bytes()), expected, "{value:?}");
         }
         let raw = b"From: a@b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nhi\r\n--b\r\n\
             Content-Type: application/pdf; name=\"=?UTF-8?B?w6l0w6k=?=.pdf\"\r\n\r\n%PDF\r\n--b--\r\n";
@@ -281,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn host_charset_rewriting_survives_random_input() {
+    fn fallback_word_rewriting_survives_random_input() {
         // Pieces of encoded words, shuffled: no panic, and a second pass finds nothing more.
         const PIECES: &[&[u8]] = &[
             b"=?x-upper?B?YWJj?=",
@@ -320,10 +383,10 @@ mod tests {
             let len = (next() % 24) as usize;
             let value: Vec<u8> =
                 (0..len).flat_map(|_| PIECES[(next() % PIECES.len() as u64) as usize].to_vec()).collect();
-            let Some(once) = host_encoded_words(&value, upper) else { continue };
+            let Some(once) = fallback_encoded_words(&value, upper) else { continue };
             rewritten += 1;
             let _ = MessageStream::new(&once).parse_unstructured();
-            assert_eq!(host_encoded_words(&once, upper), None, "{:?}", String::from_utf8_lossy(&value));
+            assert_eq!(fallback_encoded_words(&once, upper), None, "{:?}", String::from_utf8_lossy(&value));
         }
         assert!(rewritten > 1000, "the generator should produce rewritable words ({rewritten})");
     }

@@ -3,7 +3,7 @@
 use mail_parser::parsers::MessageStream;
 use mail_parser::{Address as MpAddress, Header, HeaderName, HeaderValue};
 
-use super::charset::{host_decode, host_encoded_words, windows_1252, HOST_DECODING};
+use super::charset::{windows_1252, Charsets};
 use super::Address;
 
 /// The raw value bytes of a header (after the colon, including the line end).
@@ -39,14 +39,9 @@ type FieldParser = for<'x> fn(&mut MessageStream<'x>) -> HeaderValue<'x>;
 
 /// Runs a field parser on a raw value. The value is read as windows-1252 when it is not
 /// UTF-8 (mail-parser would substitute U+FFFD), and given the line end the parsers need to
-/// finish (a header on the last line of a message may lack one).
-pub(super) fn reparse(value: &[u8], parse: FieldParser) -> HeaderValue<'static> {
-    reparse_as(value, parse, true)
-}
-
-/// [`reparse`]; `decodes_words` says whether `parse` decodes RFC 2047 words (message ids are
-/// read as they stand, so host-charset words in them are not rewritten either).
-fn reparse_as(value: &[u8], parse: FieldParser, decodes_words: bool) -> HeaderValue<'static> {
+/// finish (a header on the last line of a message may lack one). RFC 2047 words in charsets
+/// left to the fallback are rewritten as UTF-8 words first, for `parse` to decode.
+pub(super) fn reparse(charsets: Charsets<'_>, value: &[u8], parse: FieldParser) -> HeaderValue<'static> {
     let mut owned: Option<Vec<u8>> = None;
     if std::str::from_utf8(value).is_err() {
         owned = Some(windows_1252(value).into_bytes());
@@ -54,18 +49,16 @@ fn reparse_as(value: &[u8], parse: FieldParser, decodes_words: bool) -> HeaderVa
     if !owned.as_deref().unwrap_or(value).ends_with(b"\n") {
         owned.get_or_insert_with(|| value.to_vec()).push(b'\n');
     }
-    if HOST_DECODING && decodes_words {
-        if let Some(rewritten) = host_encoded_words(owned.as_deref().unwrap_or(value), host_decode) {
-            owned = Some(rewritten);
-        }
+    if let Some(rewritten) = charsets.rewrite_words(owned.as_deref().unwrap_or(value)) {
+        owned = Some(rewritten);
     }
     let bytes = owned.as_deref().unwrap_or(value);
     parse(&mut MessageStream::new(bytes)).into_owned()
 }
 
 /// An unstructured header value: unfolded, encoded-words decoded, trimmed.
-pub(super) fn unstructured(value: &[u8]) -> String {
-    match reparse(value, |s| s.parse_unstructured()) {
+pub(super) fn unstructured(charsets: Charsets<'_>, value: &[u8]) -> String {
+    match reparse(charsets, value, |s| s.parse_unstructured()) {
         HeaderValue::Text(t) => t.trim().to_owned(),
         HeaderValue::TextList(list) => list.join(" ").trim().to_owned(),
         _ => String::new(),
@@ -74,7 +67,8 @@ pub(super) fn unstructured(value: &[u8]) -> String {
 
 pub(super) fn ids(value: &[u8]) -> Vec<String> {
     let clean = |s: &str| s.trim().trim_start_matches('<').trim_end_matches('>').to_owned();
-    match reparse_as(value, |s| s.parse_id(), false) {
+    // Message ids are read as they stand: words in them are not decoded, so not rewritten.
+    match reparse(Charsets::default(), value, |s| s.parse_id()) {
         HeaderValue::Text(t) => vec![clean(&t)],
         HeaderValue::TextList(list) => list.iter().map(|t| clean(t)).collect(),
         _ => Vec::new(),
@@ -84,10 +78,15 @@ pub(super) fn ids(value: &[u8]) -> Vec<String> {
     .collect()
 }
 
-pub(super) fn addresses(headers: &[Header<'_>], buf: &[u8], name: HeaderName<'static>) -> Vec<Address> {
+pub(super) fn addresses(
+    charsets: Charsets<'_>,
+    headers: &[Header<'_>],
+    buf: &[u8],
+    name: HeaderName<'static>,
+) -> Vec<Address> {
     let mut out = Vec::new();
     for value in all_raw(headers, buf, name) {
-        let parsed = reparse(value, |s| s.parse_address());
+        let parsed = reparse(charsets, value, |s| s.parse_address());
         let HeaderValue::Address(address) = parsed else { continue };
         match address {
             MpAddress::List(list) => out.extend(list.iter().filter_map(|a| mailbox(a, None))),

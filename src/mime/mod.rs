@@ -19,10 +19,17 @@
 //!
 //! Without the `full-encoding` feature, mail-parser cannot decode the multi-byte legacy
 //! charsets (ISO-2022-JP, Shift_JIS, EUC-JP, EUC-KR, GB2312/GBK/GB18030, Big5, and a few
-//! single-byte ones it implements with the same library). In WebAssembly the host's
-//! `TextDecoder` (browsers, Node, Deno and workerd all implement the WHATWG encodings) decodes
-//! them instead, in bodies, RFC 2047 words and RFC 2231 parameters, at no cost in module size.
-//! Natively, such text comes out as raw escape sequences or U+FFFD replacement characters.
+//! single-byte ones it implements with the same library). A [`Parser`] given a
+//! [`CharsetFallback`] hands them to it, in bodies, RFC 2047 words and RFC 2231 parameters:
+//! the JavaScript face gives it the host's `TextDecoder` (browsers, Node, Deno and workerd all
+//! implement the WHATWG encodings), at no cost in module size. Without a fallback (the free
+//! functions [`parse`] and [`attachment_bytes`]), such text comes out as raw escape sequences
+//! or U+FFFD replacement characters.
+//!
+//! Layout: this module holds the types and the summary; `repair` mends broken multipart
+//! structure before anything is read, `parts` chooses the bodies and attachments and decodes
+//! their bytes, `charset` holds charsets and RFC 2047 words, `headers` the header fields, and
+//! `params` the MIME parameters with RFC 2231 continuations.
 
 mod charset;
 mod headers;
@@ -32,9 +39,14 @@ mod repair;
 
 #[cfg(feature = "html-text")]
 use mail_parser::decoders::html::html_to_text;
+use std::fmt;
+use std::sync::Arc;
+
 use mail_parser::{HeaderName, HeaderValue, Message};
 use serde::Serialize;
 
+pub use self::charset::CharsetFallback;
+use self::charset::Charsets;
 use self::headers::{
     addresses, all_raw, date_is_valid, field_name, first_raw, ids, raw_value, reparse, rfc3339, unstructured,
 };
@@ -128,39 +140,96 @@ pub struct HeaderField {
     pub value: String,
 }
 
-/// Parses a raw message. Fails only on empty input: anything else yields a best-effort result.
+/// Parses messages, with the host services it was given. `Parser::new()` has none and gives
+/// the same results as the free functions [`parse`] and [`attachment_bytes`].
+///
+/// ```
+/// use pop3_wasm::mime::Parser;
+///
+/// // A stand-in for encoding_rs or TextDecoder that knows one encoding.
+/// let parser = Parser::new().with_charset_fallback(|encoding: &str, bytes: &[u8]| {
+///     (encoding == "shift_jis" && bytes == b"\x82\xa0").then(|| "あ".to_owned())
+/// });
+/// let message = parser.parse(b"Subject: =?Shift_JIS?B?gqA=?=\r\n\r\nbody\r\n")?;
+/// assert_eq!(message.subject.as_deref(), Some("あ"));
+/// # Ok::<(), pop3_wasm::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Parser {
+    charset_fallback: Option<Arc<dyn CharsetFallback + Send + Sync>>,
+}
+
+impl fmt::Debug for Parser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parser").field("charset_fallback", &self.charset_fallback.is_some()).finish()
+    }
+}
+
+impl Parser {
+    /// A parser with no host services: charsets mail-parser cannot decode stay undecoded.
+    pub fn new() -> Parser {
+        Parser::default()
+    }
+
+    /// This parser, handing the charsets mail-parser cannot decode in this build to `fallback`.
+    pub fn with_charset_fallback(mut self, fallback: impl CharsetFallback + Send + Sync + 'static) -> Parser {
+        self.charset_fallback = Some(Arc::new(fallback));
+        self
+    }
+
+    /// Parses a raw message. Fails only on empty input: anything else yields a best-effort
+    /// result.
+    pub fn parse(&self, raw: &[u8]) -> Result<ParsedMessage> {
+        let charsets = self.charsets();
+        let mut parsed = with_message(raw, |message, buf| summarise(charsets, message, buf))
+            .ok_or_else(|| Error::new(ErrorKind::Protocol, "cannot parse an empty message"))?;
+        parsed.size = raw.len();
+        Ok(parsed)
+    }
+
+    /// The decoded bytes of attachment `index` (as numbered by [`Parser::parse`]), or `None`
+    /// when there is no such attachment. A message/rfc822 attachment yields the nested
+    /// message's raw bytes.
+    pub fn attachment_bytes(&self, raw: &[u8], index: usize) -> Option<Vec<u8>> {
+        with_message(raw, |message, buf| {
+            let bodies = Bodies::choose(message);
+            let (_, part) = listed_parts(message, &bodies).nth(index)?;
+            Some(part_bytes(part, buf).into_owned())
+        })
+        .flatten()
+    }
+
+    fn charsets(&self) -> Charsets<'_> {
+        Charsets::new(self.charset_fallback.as_deref().map(|f| f as &dyn CharsetFallback))
+    }
+}
+
+/// Parses a raw message with no host services ([`Parser::parse`] of `Parser::new()`). Fails
+/// only on empty input: anything else yields a best-effort result.
 pub fn parse(raw: &[u8]) -> Result<ParsedMessage> {
-    let mut parsed =
-        with_message(raw, summarise).ok_or_else(|| Error::new(ErrorKind::Protocol, "cannot parse an empty message"))?;
-    parsed.size = raw.len();
-    Ok(parsed)
+    Parser::new().parse(raw)
 }
 
 /// The decoded bytes of attachment `index` (as numbered by [`parse`]), or `None` when there
 /// is no such attachment. A message/rfc822 attachment yields the nested message's raw bytes.
 pub fn attachment_bytes(raw: &[u8], index: usize) -> Option<Vec<u8>> {
-    with_message(raw, |message, buf| {
-        let bodies = Bodies::choose(message);
-        let (_, part) = listed_parts(message, &bodies).nth(index)?;
-        Some(part_bytes(part, buf).into_owned())
-    })
-    .flatten()
+    Parser::new().attachment_bytes(raw, index)
 }
 
-fn summarise(message: &Message<'_>, buf: &[u8]) -> ParsedMessage {
+fn summarise(charsets: Charsets<'_>, message: &Message<'_>, buf: &[u8]) -> ParsedMessage {
     let top = &message.parts[0].headers; // parse() never returns a message without parts
     let bodies = Bodies::choose(message);
 
     let (date, date_raw) = match first_raw(top, buf, HeaderName::Date) {
-        Some(value) => match reparse(value, |s| s.parse_date()) {
+        Some(value) => match reparse(charsets, value, |s| s.parse_date()) {
             HeaderValue::DateTime(dt) if date_is_valid(&dt) => (Some(rfc3339(&dt)), None),
-            _ => (None, Some(unstructured(value)).filter(|s| !s.is_empty())),
+            _ => (None, Some(unstructured(charsets, value)).filter(|s| !s.is_empty())),
         },
         None => (None, None),
     };
 
-    let text = bodies.text.and_then(|id| message.parts.get(id)).map(|part| body_string(part, buf));
-    let html = bodies.html.and_then(|id| message.parts.get(id)).map(|part| body_string(part, buf));
+    let text = bodies.text.and_then(|id| message.parts.get(id)).map(|part| body_string(charsets, part, buf));
+    let html = bodies.html.and_then(|id| message.parts.get(id)).map(|part| body_string(charsets, part, buf));
     let text_from_html = cfg!(feature = "html-text") && text.is_none() && html.is_some();
     // Without the `html-text` feature (the npm build, to keep its size down: mail-parser's
     // HTML entity table is about 20 KB gzip), an HTML-only message has no `text`.
@@ -168,13 +237,13 @@ fn summarise(message: &Message<'_>, buf: &[u8]) -> ParsedMessage {
     let text = text.or_else(|| html.as_deref().map(html_to_text));
 
     ParsedMessage {
-        subject: first_raw(top, buf, HeaderName::Subject).map(unstructured),
-        from: addresses(top, buf, HeaderName::From),
-        sender: addresses(top, buf, HeaderName::Sender),
-        reply_to: addresses(top, buf, HeaderName::ReplyTo),
-        to: addresses(top, buf, HeaderName::To),
-        cc: addresses(top, buf, HeaderName::Cc),
-        bcc: addresses(top, buf, HeaderName::Bcc),
+        subject: first_raw(top, buf, HeaderName::Subject).map(|v| unstructured(charsets, v)),
+        from: addresses(charsets, top, buf, HeaderName::From),
+        sender: addresses(charsets, top, buf, HeaderName::Sender),
+        reply_to: addresses(charsets, top, buf, HeaderName::ReplyTo),
+        to: addresses(charsets, top, buf, HeaderName::To),
+        cc: addresses(charsets, top, buf, HeaderName::Cc),
+        bcc: addresses(charsets, top, buf, HeaderName::Bcc),
         date,
         date_raw,
         message_id: first_raw(top, buf, HeaderName::MessageId).and_then(|v| ids(v).into_iter().next()),
@@ -185,11 +254,11 @@ fn summarise(message: &Message<'_>, buf: &[u8]) -> ParsedMessage {
         html,
         attachments: listed_parts(message, &bodies)
             .enumerate()
-            .map(|(index, (id, part))| describe(message, id, part, index, buf))
+            .map(|(index, (id, part))| describe(charsets, message, id, part, index, buf))
             .collect(),
         headers: top
             .iter()
-            .map(|h| HeaderField { name: field_name(h, buf), value: unstructured(raw_value(h, buf)) })
+            .map(|h| HeaderField { name: field_name(h, buf), value: unstructured(charsets, raw_value(h, buf)) })
             .collect(),
         size: buf.len(), // the caller's length is set by parse(): buf may be padded
     }

@@ -1,6 +1,6 @@
 //! MIME parameters (RFC 2045), with RFC 2231 continuations and charsets.
 
-use super::charset::{decode_charset, decode_param_words, utf8_or_windows_1252, windows_1252};
+use super::charset::{decode_param_words, utf8_or_windows_1252, windows_1252, Charsets};
 
 /// Reads parameter `wanted` from a raw Content-Type or Content-Disposition value.
 ///
@@ -8,7 +8,7 @@ use super::charset::{decode_charset, decode_param_words, utf8_or_windows_1252, w
 /// the first, which garbles `filename*0*=iso-8859-1''...; filename*1*=...` and UTF-8 sequences
 /// split across segments. Here the octets of all segments are joined first, then decoded.
 /// RFC 2047 words inside quoted values (forbidden, but Outlook and Gmail send them) are decoded.
-pub(super) fn header_param(value: &[u8], wanted: &str) -> Option<String> {
+pub(super) fn header_param(charsets: Charsets<'_>, value: &[u8], wanted: &str) -> Option<String> {
     let mut plain: Option<Vec<u8>> = None;
     let mut extended: Option<Vec<u8>> = None;
     let mut segments: Vec<(u32, bool, Vec<u8>)> = Vec::new();
@@ -34,24 +34,32 @@ pub(super) fn header_param(value: &[u8], wanted: &str) -> Option<String> {
     }
 
     if let Some(val) = extended {
-        if let Some(s) = decode_extended(&[(0, true, val)]) {
+        if let Some(s) = decode_extended(charsets, &[(0, true, val)]) {
             return Some(s);
         }
     }
     if !segments.is_empty() {
         segments.sort_by_key(|s| s.0);
-        if let Some(s) = decode_extended(&segments) {
+        if let Some(s) = decode_extended(charsets, &segments) {
             return Some(s);
         }
     }
     plain
-        .map(|v| if v.windows(2).any(|w| w == b"=?") { decode_param_words(&v) } else { utf8_or_windows_1252(&v) })
+        .map(
+            |v| {
+                if v.windows(2).any(|w| w == b"=?") {
+                    decode_param_words(charsets, &v)
+                } else {
+                    utf8_or_windows_1252(&v)
+                }
+            },
+        )
         .filter(|s| !s.is_empty())
 }
 
 /// Joins RFC 2231 segments (number, percent-encoded?, value) and decodes them with the
 /// charset named in the first encoded segment.
-fn decode_extended(segments: &[(u32, bool, Vec<u8>)]) -> Option<String> {
+fn decode_extended(charsets: Charsets<'_>, segments: &[(u32, bool, Vec<u8>)]) -> Option<String> {
     let mut charset: Option<String> = None;
     let mut octets = Vec::new();
     for (i, (_, encoded, val)) in segments.iter().enumerate() {
@@ -70,7 +78,7 @@ fn decode_extended(segments: &[(u32, bool, Vec<u8>)]) -> Option<String> {
             octets.extend_from_slice(val);
         }
     }
-    let text = match charset.as_deref().and_then(|c| decode_charset(c, &octets)) {
+    let text = match charset.as_deref().and_then(|c| charsets.decode(c, &octets)) {
         Some(text) => text,
         None => match String::from_utf8(octets) {
             Ok(s) => s,
@@ -181,7 +189,7 @@ mod tests {
 
     #[test]
     fn mime_parameters() {
-        let p = |v: &str, name: &str| header_param(v.as_bytes(), name);
+        let p = |v: &str, name: &str| header_param(Charsets::default(), v.as_bytes(), name);
         assert_eq!(p("attachment; filename=\"a b.txt\"", "filename").as_deref(), Some("a b.txt"));
         assert_eq!(p("attachment; filename=plain.txt; size=3", "filename").as_deref(), Some("plain.txt"));
         assert_eq!(p("attachment; FileName=\"q\\\"uote.txt\"", "filename").as_deref(), Some("q\"uote.txt"));

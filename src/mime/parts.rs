@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{Encoding, HeaderName, Message, MessagePart, MimeHeaders, PartType};
 
-use super::charset::{decode_charset, host_encoding, meta_charset, windows_1252};
+use super::charset::{meta_charset, windows_1252, Charsets};
 use super::headers::raw_value;
 use super::params::header_param;
 use super::Attachment;
@@ -61,6 +61,7 @@ pub(super) fn listed_parts<'a, 'x>(
 }
 
 pub(super) fn describe(
+    charsets: Charsets<'_>,
     message: &Message<'_>,
     id: usize,
     part: &MessagePart<'_>,
@@ -80,7 +81,7 @@ pub(super) fn describe(
     };
     Attachment {
         index,
-        filename: filename(part, buf),
+        filename: filename(charsets, part, buf),
         content_type: content_type(part, &message.parts[0], id),
         size: part_bytes(part, buf).len(),
         content_id,
@@ -106,11 +107,11 @@ fn content_type(part: &MessagePart<'_>, root: &MessagePart<'_>, id: usize) -> St
     }
 }
 
-fn filename(part: &MessagePart<'_>, buf: &[u8]) -> Option<String> {
+fn filename(charsets: Charsets<'_>, part: &MessagePart<'_>, buf: &[u8]) -> Option<String> {
     let raw = |name: HeaderName<'static>| part.headers.iter().find(|h| h.name == name).map(|h| raw_value(h, buf));
     raw(HeaderName::ContentDisposition)
-        .and_then(|v| header_param(v, "filename"))
-        .or_else(|| raw(HeaderName::ContentType).and_then(|v| header_param(v, "name")))
+        .and_then(|v| header_param(charsets, v, "filename"))
+        .or_else(|| raw(HeaderName::ContentType).and_then(|v| header_param(charsets, v, "name")))
         // Our reader is strict about syntax; mail-parser's reading is the fallback.
         .or_else(|| part.attachment_name().map(str::to_owned))
         .map(|name| name.trim().to_owned())
@@ -158,27 +159,27 @@ fn transfer_decode(raw: &[u8], encoding: Encoding) -> Cow<'_, [u8]> {
 /// A body part's text. mail-parser decodes declared charsets; when none is declared and the
 /// bytes are not UTF-8 it substitutes U+FFFD, and when a part ends without its boundary it
 /// gives up on the transfer encoding. Such parts are decoded again here.
-pub(super) fn body_string(part: &MessagePart<'_>, buf: &[u8]) -> String {
+pub(super) fn body_string(charsets: Charsets<'_>, part: &MessagePart<'_>, buf: &[u8]) -> String {
     let text = match &part.body {
         PartType::Text(t) | PartType::Html(t) => t.as_ref(),
         _ => return String::new(),
     };
     let charset = part.content_type().and_then(|ct| ct.attribute("charset")).map(str::trim).filter(|c| !c.is_empty());
     let undecoded = part.is_encoding_problem && declared_encoding(part) != Encoding::None;
-    let host_charset = charset.and_then(host_encoding).is_some();
-    if !undecoded && !host_charset && (charset.is_some() || !text.contains('\u{FFFD}')) {
+    let fallback_charset = charset.is_some_and(|c| charsets.uses_fallback(c));
+    if !undecoded && !fallback_charset && (charset.is_some() || !text.contains('\u{FFFD}')) {
         return text.to_owned();
     }
     let bytes = part_bytes(part, buf);
     if let Some(charset) = charset {
         // UTF-8 (and unknown names) have no decoder in mail-parser's table.
-        return decode_charset(charset, &bytes).unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        return charsets.decode(charset, &bytes).unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
     }
     if let Ok(s) = std::str::from_utf8(&bytes) {
         return s.to_owned();
     }
     if matches!(part.body, PartType::Html(_)) {
-        if let Some(text) = meta_charset(&bytes).and_then(|c| decode_charset(&c, &bytes)) {
+        if let Some(text) = meta_charset(&bytes).and_then(|c| charsets.decode(&c, &bytes)) {
             return text;
         }
     }
