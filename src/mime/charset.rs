@@ -55,10 +55,20 @@ impl<'a> Charsets<'a> {
         fallback.decode(fallback_encoding(charset)?, bytes)
     }
 
-    /// [`fallback_encoded_words`] with this fallback; `None` without one.
-    pub(super) fn rewrite_words(self, value: &[u8]) -> Option<Vec<u8>> {
+    /// The words of `value` in charsets left to the fallback, rewritten as UTF-8 words (see
+    /// [`rewrite_encoded_words`]); `None` without a fallback or such words.
+    pub(super) fn rewrite_fallback_words(self, value: &[u8]) -> Option<Vec<u8>> {
         self.fallback?;
-        fallback_encoded_words(value, |charset, bytes| self.fallback_decode(charset, bytes))
+        rewrite_encoded_words(value, |charset, bytes| self.fallback_decode(charset, bytes))
+    }
+
+    /// Every word of `value` rewritten as a UTF-8 word, its octets decoded as mail-parser
+    /// decodes a word (by its charset, or as UTF-8 when the charset is unknown); `None` when
+    /// `value` has no word.
+    pub(super) fn rewrite_all_words(self, value: &[u8]) -> Option<Vec<u8>> {
+        rewrite_encoded_words(value, |charset, bytes| {
+            Some(self.decode(charset, bytes).unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned()))
+        })
     }
 }
 
@@ -67,8 +77,8 @@ impl<'a> Charsets<'a> {
 /// The charset labels (lower-case, `-` as `_`, as mail-parser matches them) that mail-parser
 /// reads as UTF-8 without its `full_encoding` feature, with the WHATWG name of the encoding it
 /// would use, which is what a [`CharsetFallback`] is given: TextDecoder accepts only exact
-/// WHATWG labels, and several of mail-parser's spellings (`cp936`, `EUC_JP`) are not. Windows code page numbers that neither knows
-/// (`cp932`, `cp949`, `cp950`) are added. The `replacement` labels (ISO-2022-KR, HZ) are left
+/// WHATWG labels, and several of mail-parser's spellings (`cp936`, `EUC_JP`) are not. Windows
+/// code page numbers that neither knows (`cp932`, `cp949`, `cp950`) are added. The `replacement` labels (ISO-2022-KR, HZ) are left
 /// out: a TextDecoder turns their text into a single U+FFFD.
 #[cfg(not(feature = "full-encoding"))]
 const HOST_CHARSETS: &[(&str, &str)] = &[
@@ -148,7 +158,7 @@ fn fallback_encoding(charset: &str) -> Option<&'static str> {
 /// Rewrites the RFC 2047 words of `value` that `decode` decodes as UTF-8 words,
 /// which mail-parser's field parsers decode; `None` when there is none. Words keep their place,
 /// so quoting, address syntax and the whitespace rules between adjacent words are unchanged.
-fn fallback_encoded_words(value: &[u8], decode: impl Fn(&str, &[u8]) -> Option<String>) -> Option<Vec<u8>> {
+fn rewrite_encoded_words(value: &[u8], decode: impl Fn(&str, &[u8]) -> Option<String>) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let mut out: Option<Vec<u8>> = None;
     let mut copied = 0;
@@ -291,12 +301,12 @@ mod tests {
         assert_eq!(*asked.borrow(), expected);
         // Without a fallback nothing is rewritten and nothing is left to anyone.
         assert!(!Charsets::default().uses_fallback("cp936"));
-        assert_eq!(Charsets::default().rewrite_words(b"=?cp936?B?xOO6ww==?=\n"), None);
+        assert_eq!(Charsets::default().rewrite_fallback_words(b"=?cp936?B?xOO6ww==?=\n"), None);
     }
 
     #[test]
     fn fallback_charset_words_become_utf8_words_in_place() {
-        let rewrite = |v: &str| fallback_encoded_words(v.as_bytes(), upper).map(|b| String::from_utf8(b).unwrap());
+        let rewrite = |v: &str| rewrite_encoded_words(v.as_bytes(), upper).map(|b| String::from_utf8(b).unwrap());
         // B and Q words, a language tag, folding inside a word, other words and text untouched.
         assert_eq!(
             rewrite("\"=?x-upper?B?YWJj?=\" <a@b>, =?utf-8?Q?caf=C3=A9?= =?X-UPPER*en?q?d_e?=\r\n").as_deref(),
@@ -317,7 +327,7 @@ mod tests {
             assert_eq!(rewrite(v), None, "{v:?}");
         }
         // The rewritten value reads back through mail-parser's own RFC 2047 decoding.
-        let value = fallback_encoded_words(b"=?x-upper?Q?hello?= =?x-upper?B?d29ybGQ=?=\n", upper).unwrap();
+        let value = rewrite_encoded_words(b"=?x-upper?Q?hello?= =?x-upper?B?d29ybGQ=?=\n", upper).unwrap();
         match MessageStream::new(&value).parse_unstructured() {
             HeaderValue::Text(t) => assert_eq!(t.trim(), "HELLOWORLD"),
             other => panic!("{other:?}"),
@@ -383,10 +393,10 @@ mod tests {
             let len = (next() % 24) as usize;
             let value: Vec<u8> =
                 (0..len).flat_map(|_| PIECES[(next() % PIECES.len() as u64) as usize].to_vec()).collect();
-            let Some(once) = fallback_encoded_words(&value, upper) else { continue };
+            let Some(once) = rewrite_encoded_words(&value, upper) else { continue };
             rewritten += 1;
             let _ = MessageStream::new(&once).parse_unstructured();
-            assert_eq!(fallback_encoded_words(&once, upper), None, "{:?}", String::from_utf8_lossy(&value));
+            assert_eq!(rewrite_encoded_words(&once, upper), None, "{:?}", String::from_utf8_lossy(&value));
         }
         assert!(rewritten > 1000, "the generator should produce rewritable words ({rewritten})");
     }

@@ -3,7 +3,7 @@
 use mail_parser::parsers::MessageStream;
 use mail_parser::{Address as MpAddress, Header, HeaderName, HeaderValue};
 
-use super::charset::{windows_1252, Charsets};
+use super::charset::{utf8_or_windows_1252, Charsets};
 use super::Address;
 
 /// The raw value bytes of a header (after the colon, including the line end).
@@ -39,17 +39,25 @@ type FieldParser = for<'x> fn(&mut MessageStream<'x>) -> HeaderValue<'x>;
 
 /// Runs a field parser on a raw value. The value is read as windows-1252 when it is not
 /// UTF-8 (mail-parser would substitute U+FFFD), and given the line end the parsers need to
-/// finish (a header on the last line of a message may lack one). RFC 2047 words in charsets
-/// left to the fallback are rewritten as UTF-8 words first, for `parse` to decode.
-pub(super) fn reparse(charsets: Charsets<'_>, value: &[u8], parse: FieldParser) -> HeaderValue<'static> {
+/// finish (a header on the last line of a message may lack one).
+///
+/// `words` is given when `parse` decodes RFC 2047 words: words in charsets left to the
+/// fallback are then rewritten as UTF-8 words for it. In a value that is not UTF-8, every word
+/// is decoded from the raw bytes first: Eudora put 8-bit octets straight into Q words
+/// (`=?iso-8859-1?Q?Fr<F6>sche?=`), and they belong to the word's charset, not windows-1252.
+pub(super) fn reparse(words: Option<Charsets<'_>>, value: &[u8], parse: FieldParser) -> HeaderValue<'static> {
     let mut owned: Option<Vec<u8>> = None;
     if std::str::from_utf8(value).is_err() {
-        owned = Some(windows_1252(value).into_bytes());
+        // The rewritten words are ASCII, so only the text around them is read as windows-1252.
+        let decoded = words.and_then(|charsets| charsets.rewrite_all_words(value));
+        owned = Some(utf8_or_windows_1252(decoded.as_deref().unwrap_or(value)).into_bytes());
     }
     if !owned.as_deref().unwrap_or(value).ends_with(b"\n") {
         owned.get_or_insert_with(|| value.to_vec()).push(b'\n');
     }
-    if let Some(rewritten) = charsets.rewrite_words(owned.as_deref().unwrap_or(value)) {
+    if let Some(rewritten) =
+        words.and_then(|charsets| charsets.rewrite_fallback_words(owned.as_deref().unwrap_or(value)))
+    {
         owned = Some(rewritten);
     }
     let bytes = owned.as_deref().unwrap_or(value);
@@ -58,7 +66,7 @@ pub(super) fn reparse(charsets: Charsets<'_>, value: &[u8], parse: FieldParser) 
 
 /// An unstructured header value: unfolded, encoded-words decoded, trimmed.
 pub(super) fn unstructured(charsets: Charsets<'_>, value: &[u8]) -> String {
-    match reparse(charsets, value, |s| s.parse_unstructured()) {
+    match reparse(Some(charsets), value, |s| s.parse_unstructured()) {
         HeaderValue::Text(t) => t.trim().to_owned(),
         HeaderValue::TextList(list) => list.join(" ").trim().to_owned(),
         _ => String::new(),
@@ -68,7 +76,7 @@ pub(super) fn unstructured(charsets: Charsets<'_>, value: &[u8]) -> String {
 pub(super) fn ids(value: &[u8]) -> Vec<String> {
     let clean = |s: &str| s.trim().trim_start_matches('<').trim_end_matches('>').to_owned();
     // Message ids are read as they stand: words in them are not decoded, so not rewritten.
-    match reparse(Charsets::default(), value, |s| s.parse_id()) {
+    match reparse(None, value, |s| s.parse_id()) {
         HeaderValue::Text(t) => vec![clean(&t)],
         HeaderValue::TextList(list) => list.iter().map(|t| clean(t)).collect(),
         _ => Vec::new(),
@@ -86,7 +94,7 @@ pub(super) fn addresses(
 ) -> Vec<Address> {
     let mut out = Vec::new();
     for value in all_raw(headers, buf, name) {
-        let parsed = reparse(charsets, value, |s| s.parse_address());
+        let parsed = reparse(Some(charsets), value, |s| s.parse_address());
         let HeaderValue::Address(address) = parsed else { continue };
         match address {
             MpAddress::List(list) => out.extend(list.iter().filter_map(|a| mailbox(a, None))),
@@ -175,6 +183,25 @@ mod tests {
             [(Some("a@x.example"), Some("Team")), (Some("b@x.example"), Some("Team")), (Some("c@y.example"), None)]
         );
         assert_eq!(msg.cc, [Address { name: None, address: None, group: Some("undisclosed-recipients".into()) }]);
+    }
+
+    #[test]
+    fn raw_8bit_inside_encoded_words_belongs_to_the_words_charset() {
+        // Eudora: 8-bit octets straight inside Q words, next to raw 8-bit text outside them.
+        let msg = parse(
+            b"Subject: =?iso-8859-1?Q?Fr\xf6sche?= und M\xe4use\r\n\
+              To: \"=?iso-8859-1?Q?Fr\xe4nze?=\" <f@example.de>, =?koi8-r?Q?\xf0\xd2?= <p@example.ru>\r\n\
+              X-Note: =?utf-8?Q?caf\xc3\xa9?= na\xefve\r\n\r\nx",
+        )
+        .unwrap();
+        assert_eq!(msg.subject.as_deref(), Some("Fr\u{f6}sche und M\u{e4}use"));
+        let names: Vec<_> = msg.to.iter().map(|a| a.name.as_deref().unwrap_or_default()).collect();
+        assert_eq!(names, ["Fr\u{e4}nze", "\u{41f}\u{440}"]);
+        // A UTF-8 word keeps its UTF-8 octets; the text outside it is windows-1252.
+        assert_eq!(msg.headers[2].value, "caf\u{e9} na\u{ef}ve");
+        // A header that is UTF-8 already is read as it was (mail-parser's own word decoding).
+        let msg = parse("Subject: =?iso-8859-1?Q?caf=E9?= déjà\r\n\r\nx".as_bytes()).unwrap();
+        assert_eq!(msg.subject.as_deref(), Some("caf\u{e9} déjà"));
     }
 
     #[test]

@@ -221,7 +221,7 @@ fn summarise(charsets: Charsets<'_>, message: &Message<'_>, buf: &[u8]) -> Parse
     let bodies = Bodies::choose(message);
 
     let (date, date_raw) = match first_raw(top, buf, HeaderName::Date) {
-        Some(value) => match reparse(charsets, value, |s| s.parse_date()) {
+        Some(value) => match reparse(None, value, |s| s.parse_date()) {
             HeaderValue::DateTime(dt) if date_is_valid(&dt) => (Some(rfc3339(&dt)), None),
             _ => (None, Some(unstructured(charsets, value)).filter(|s| !s.is_empty())),
         },
