@@ -32,6 +32,7 @@
 //! `params` the MIME parameters with RFC 2231 continuations.
 
 mod charset;
+mod date;
 mod headers;
 mod params;
 mod parts;
@@ -42,14 +43,13 @@ use mail_parser::decoders::html::html_to_text;
 use std::fmt;
 use std::sync::Arc;
 
-use mail_parser::{HeaderName, HeaderValue, Message};
+use mail_parser::{HeaderName, Message};
 use serde::Serialize;
 
 pub use self::charset::CharsetFallback;
 use self::charset::Charsets;
-use self::headers::{
-    addresses, all_raw, date_is_valid, field_name, first_raw, ids, raw_value, reparse, rfc3339, unstructured,
-};
+use self::date::read_date;
+use self::headers::{addresses, all_raw, field_name, first_raw, ids, raw_value, unstructured};
 use self::parts::{body_string, describe, listed_parts, part_bytes, Bodies};
 use self::repair::with_message;
 use crate::{Error, ErrorKind, Result};
@@ -72,9 +72,12 @@ pub struct ParsedMessage {
     pub cc: Vec<Address>,
     /// The Bcc addresses (rarely present in received mail).
     pub bcc: Vec<Address>,
-    /// The Date as RFC 3339 with the sender's offset, e.g. `2026-03-02T08:30:12+01:00`.
+    /// The Date as RFC 3339 with the sender's offset, e.g. `2026-03-02T08:30:12+01:00`, or
+    /// `None` when it cannot be read. Two- and three-digit years are read by RFC 5322 §4.3
+    /// (`02` is 2002, `99` is 1999, `101` is 2001); other years are kept as written.
     pub date: Option<String>,
-    /// The Date header's text when it exists but could not be read as a date.
+    /// The Date header's text (unfolded, comments kept) whenever the message has one, whether
+    /// or not `date` could be read.
     pub date_raw: Option<String>,
     /// The Message-ID, without angle brackets.
     pub message_id: Option<String>,
@@ -220,13 +223,7 @@ fn summarise(charsets: Charsets<'_>, message: &Message<'_>, buf: &[u8]) -> Parse
     let top = &message.parts[0].headers; // parse() never returns a message without parts
     let bodies = Bodies::choose(message);
 
-    let (date, date_raw) = match first_raw(top, buf, HeaderName::Date) {
-        Some(value) => match reparse(None, value, |s| s.parse_date()) {
-            HeaderValue::DateTime(dt) if date_is_valid(&dt) => (Some(rfc3339(&dt)), None),
-            _ => (None, Some(unstructured(charsets, value)).filter(|s| !s.is_empty())),
-        },
-        None => (None, None),
-    };
+    let (date, date_raw) = first_raw(top, buf, HeaderName::Date).map_or((None, None), |v| read_date(charsets, v));
 
     let text = bodies.text.and_then(|id| message.parts.get(id)).map(|part| body_string(charsets, part, buf));
     let html = bodies.html.and_then(|id| message.parts.get(id)).map(|part| body_string(charsets, part, buf));
