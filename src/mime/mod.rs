@@ -330,6 +330,26 @@ mod tests {
     }
 
     #[test]
+    fn text_without_a_subtype_is_plain_text() {
+        let msg = parse(b"Content-Type: text\r\n\r\nhello\r\n").unwrap();
+        assert_eq!((msg.text.as_deref(), msg.attachments.len()), (Some("hello\r\n"), 0));
+        let msg = parse(b"Content-Type: TEXT/; charset=us-ascii\r\n\r\nhello\r\n").unwrap();
+        assert_eq!((msg.text.as_deref(), msg.attachments.len()), (Some("hello\r\n"), 0));
+        // Beside an HTML alternative, it is the text; one with a file name stays an attachment.
+        let msg = parse(
+            b"Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\n\
+              Content-Type: multipart/alternative; boundary=a\r\n\r\n\
+              --a\r\nContent-Type: text\r\n\r\nplain\r\n--a\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--a--\r\n\
+              --m\r\nContent-Type: text; name=notes\r\n\r\nfile\r\n--m--\r\n",
+        )
+        .unwrap();
+        assert_eq!(msg.text.as_deref(), Some("plain"));
+        assert_eq!(msg.html.as_deref(), Some("<p>html</p>"));
+        let files: Vec<_> = msg.attachments.iter().map(|a| (a.filename.as_deref(), a.content_type.as_str())).collect();
+        assert_eq!(files, [(Some("notes"), "text/plain")]);
+    }
+
+    #[test]
     fn serialises_camel_case() {
         let json = serde_json::to_value(parse(WITH_ATTACHMENT).unwrap()).unwrap();
         for key in ["replyTo", "dateRaw", "messageId", "inReplyTo", "textFromHtml"] {

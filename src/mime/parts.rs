@@ -40,6 +40,19 @@ impl Bodies {
                 text = Some(0);
             }
         }
+        // `Content-Type: text` without a subtype is text/plain (RFC 2045 §5.2 reads a type it
+        // cannot make sense of that way), but mail-parser files it as other text, outside
+        // the bodies: take the first such part that is not an attachment.
+        if text.is_none() {
+            text = message.parts.iter().position(|part| {
+                let attachment = part.attachment_name().is_some()
+                    || part.content_disposition().is_some_and(|d| d.ctype().trim().eq_ignore_ascii_case("attachment"));
+                let subtypeless_text = part.content_type().is_some_and(|ct| {
+                    ct.ctype().trim().eq_ignore_ascii_case("text") && ct.subtype().is_none_or(|s| s.trim().is_empty())
+                });
+                matches!(part.body, PartType::Text(_)) && subtypeless_text && !attachment
+            });
+        }
         Bodies { text, html }
     }
 
