@@ -78,8 +78,9 @@ impl<'a> Charsets<'a> {
 /// reads as UTF-8 without its `full_encoding` feature, with the WHATWG name of the encoding it
 /// would use, which is what a [`CharsetFallback`] is given: TextDecoder accepts only exact
 /// WHATWG labels, and several of mail-parser's spellings (`cp936`, `EUC_JP`) are not. Windows
-/// code page numbers that neither knows (`cp932`, `cp949`, `cp950`) are added. The `replacement` labels (ISO-2022-KR, HZ) are left
-/// out: a TextDecoder turns their text into a single U+FFFD.
+/// code page numbers that neither knows (`cp932`, `cp949`, `cp950`) are added. The
+/// `replacement` labels (ISO-2022-KR, HZ) are left out: a TextDecoder turns their text into a
+/// single U+FFFD.
 #[cfg(not(feature = "full-encoding"))]
 const HOST_CHARSETS: &[(&str, &str)] = &[
     ("866", "ibm866"),

@@ -1,12 +1,15 @@
-//! Repair of broken multipart structure, before the message is summarised.
+//! Repairs made before a message is summarised: broken multipart structure, and
+//! quoted-printable that mail-parser gives up on.
 
+use mail_parser::parsers::MessageStream;
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
-/// How many missing close delimiters [`close_unclosed_multipart`] may insert.
+/// How many repaired copies [`with_message`] may make: each closes one unclosed multipart or
+/// escapes the stray `=` of every part at once.
 const MAX_REPAIRS: usize = 8;
 
 /// Runs `f` on the parsed message and the buffer its offsets point into: `raw` itself, or a
-/// repaired copy. [`super::parse`] and [`super::attachment_bytes`] both come through here, so attachment
+/// repaired copy. Parsing and attachment retrieval both come through here, so attachment
 /// indexes always refer to the same reading of the message.
 pub(super) fn with_message<T>(raw: &[u8], f: impl FnOnce(&Message<'_>, &[u8]) -> T) -> Option<T> {
     if raw.is_empty() {
@@ -28,7 +31,7 @@ pub(super) fn with_message<T>(raw: &[u8], f: impl FnOnce(&Message<'_>, &[u8]) ->
             repaired = Some(padded);
             continue;
         };
-        match close_unclosed_multipart(&message, buf) {
+        match close_unclosed_multipart(&message, buf).or_else(|| escape_stray_equals(&message, buf)) {
             Some(fixed) => repaired = Some(fixed),
             None => return Some(f(&message, buf)),
         }
@@ -87,6 +90,51 @@ fn close_unclosed_multipart(message: &Message<'_>, buf: &[u8]) -> Option<Vec<u8>
     None
 }
 
+/// mail-parser gives up on a quoted-printable part with an `=` right after another escape's
+/// `=` (`a == b` in HTML pasted unencoded, `=3=`): it keeps the raw text, and files an HTML part
+/// as other text, so the message loses its HTML body. This returns a copy of the message in
+/// which every `=` of such parts that starts neither an escape nor a soft line break is written
+/// `=3D`, which decodes to the `=` that was meant; `None` when no part needs it.
+fn escape_stray_equals(message: &Message<'_>, buf: &[u8]) -> Option<Vec<u8>> {
+    let mut fixed: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    for part in &message.parts {
+        let quoted_printable =
+            part.content_transfer_encoding().is_some_and(|e| e.trim().eq_ignore_ascii_case("quoted-printable"));
+        if !part.is_encoding_problem || !quoted_printable || matches!(part.body, PartType::Multipart(_)) {
+            continue;
+        }
+        let (start, end) = (part.offset_body as usize, part.offset_end as usize);
+        let Some(body) = buf.get(start..end).filter(|_| start >= copied) else { continue };
+        // The flag also marks a part cut off before its boundary: repair only what does not decode.
+        if MessageStream::new(body).decode_quoted_printable_mime(b"").0 != usize::MAX {
+            continue;
+        }
+        let out = fixed.get_or_insert_with(|| Vec::with_capacity(buf.len() + 64));
+        out.extend_from_slice(&buf[copied..start]);
+        for (i, &byte) in body.iter().enumerate() {
+            out.push(byte);
+            if byte == b'=' && !starts_escape(&body[i + 1..]) {
+                out.extend_from_slice(b"3D");
+            }
+        }
+        copied = end;
+    }
+    let mut fixed = fixed?;
+    fixed.extend_from_slice(&buf[copied..]);
+    Some(fixed)
+}
+
+/// Whether the text after an `=` makes it an escape (two hex digits) or a soft line break
+/// (optional blanks, then a line end or the end of the part).
+fn starts_escape(after: &[u8]) -> bool {
+    if after.len() >= 2 && after[0].is_ascii_hexdigit() && after[1].is_ascii_hexdigit() {
+        return true;
+    }
+    let blanks = after.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+    matches!(after.get(blanks), None | Some(b'\r' | b'\n'))
+}
+
 /// The offset of the first line in `body` that is a delimiter for `boundary`.
 fn find_delimiter_line(body: &[u8], boundary: &[u8]) -> Option<usize> {
     let mut line_start = 0;
@@ -105,6 +153,29 @@ fn find_delimiter_line(body: &[u8], boundary: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stray_equals_in_quoted_printable_are_escaped() {
+        use crate::mime::{attachment_bytes, parse};
+        // A single HTML part: shown as HTML, not as its quoted-printable source.
+        let msg = parse(
+            b"Content-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+              <p class=3D\"x\">caf=E9 a =3= b == c=\r\n d</p>\r\n",
+        )
+        .unwrap();
+        assert_eq!(msg.html.as_deref(), Some("<p class=\"x\">caf\u{e9} a =3= b == c d</p>\r\n"));
+        assert!(msg.attachments.is_empty());
+        // An attachment's bytes are decoded too, at the size listed.
+        let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nbody\r\n--b\r\n\
+            Content-Type: text/csv; name=a.csv\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+            a==b,=41\r\n--b--\r\n";
+        let msg = parse(raw).unwrap();
+        assert_eq!(attachment_bytes(raw, 0).as_deref(), Some(&b"a==b,A"[..]));
+        assert_eq!(msg.attachments[0].size, 6);
+        // What mail-parser decodes is left alone: a soft break, a lone `=` at the end.
+        assert!(starts_escape(b"\r\nx") && starts_escape(b" \t\n") && starts_escape(b"") && starts_escape(b"3D"));
+        assert!(!starts_escape(b"=") && !starts_escape(b"3=") && !starts_escape(b" x") && !starts_escape(b"G0"));
+    }
 
     #[test]
     fn delimiter_lines() {
