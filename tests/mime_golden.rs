@@ -215,6 +215,18 @@ fn golden_attachment_bytes() {
     }
 }
 
+/// The files uuencoded in a text body come out byte for byte.
+#[test]
+fn uuencoded_files_decode_to_their_bytes() {
+    let raw = fs::read(golden_dir().join("uuencoded-attachments.eml")).expect("golden .eml readable");
+    let mut table: Vec<u8> = (0..=255).collect();
+    table.extend_from_slice(&b"The quick brown fox jumps over the lazy dog.\n".repeat(3));
+    assert_eq!(attachment_bytes(&raw, 0), Some(table));
+    assert_eq!(attachment_bytes(&raw, 1).as_deref(), Some(&b"PK\x03\x04 not really a zip"[..]));
+    let text = parse(&raw).expect("parses").text.expect("a text body");
+    assert!(!text.contains("begin 644") && !text.contains("\nend\r\n"), "{text:?}");
+}
+
 /// (charset, expected text, RFC 2047 word, body bytes in that charset).
 const CHARSETS: &[(&str, &str, &str, &[u8])] = &[
     (

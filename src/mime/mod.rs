@@ -10,7 +10,9 @@
 //! - `attachments` lists every leaf part of the top-level message except the two bodies shown
 //!   as `text` and `html`: real attachments, inline images (with their Content-ID, so `cid:`
 //!   URLs resolve), extra inline text parts, calendar parts. A forwarded message/rfc822 is one
-//!   attachment; call [`parse`] on its bytes to look inside.
+//!   attachment; call [`parse`] on its bytes to look inside. Files uuencoded in the text body
+//!   (`begin 644 name`, as Eudora and Outlook Express sent them) are attachments too, listed
+//!   where the body stands and cut out of `text`.
 //! - Address groups are flattened; each member keeps the group's name in `group`, and an empty
 //!   group (`undisclosed-recipients:;`) becomes one entry with only `group` set.
 //! - Bytes that are not UTF-8 where no charset is declared (raw 8-bit headers, bodies without
@@ -27,9 +29,10 @@
 //! or U+FFFD replacement characters.
 //!
 //! Layout: this module holds the types and the summary; `repair` mends broken multipart
-//! structure before anything is read, `parts` chooses the bodies and attachments and decodes
-//! their bytes, `charset` holds charsets and RFC 2047 words, `headers` the header fields, and
-//! `params` the MIME parameters with RFC 2231 continuations.
+//! structure and quoted-printable before anything is read, `parts` chooses the bodies and
+//! attachments and decodes their bytes, `uuencode` finds and decodes uuencoded files,
+//! `charset` holds charsets and RFC 2047 words, `headers` the header fields, `date` the Date
+//! field, and `params` the MIME parameters with RFC 2231 continuations.
 
 mod charset;
 mod date;
@@ -37,6 +40,7 @@ mod headers;
 mod params;
 mod parts;
 mod repair;
+mod uuencode;
 
 #[cfg(feature = "html-text")]
 use mail_parser::decoders::html::html_to_text;
@@ -50,7 +54,7 @@ pub use self::charset::CharsetFallback;
 use self::charset::Charsets;
 use self::date::read_date;
 use self::headers::{addresses, all_raw, field_name, first_raw, ids, raw_value, unstructured};
-use self::parts::{body_string, describe, listed_parts, part_bytes, Bodies};
+use self::parts::{body_string, describe, describe_uuencoded, listing, part_bytes, Bodies, Listed};
 use self::repair::with_message;
 use crate::{Error, ErrorKind, Result};
 
@@ -196,8 +200,10 @@ impl Parser {
     pub fn attachment_bytes(&self, raw: &[u8], index: usize) -> Option<Vec<u8>> {
         with_message(raw, |message, buf| {
             let bodies = Bodies::choose(message);
-            let (_, part) = listed_parts(message, &bodies).nth(index)?;
-            Some(part_bytes(part, buf).into_owned())
+            match listing(message, &bodies, buf).into_iter().nth(index)? {
+                Listed::Part(_, part) => Some(part_bytes(part, buf).into_owned()),
+                Listed::Uuencoded(file) => Some(file.bytes),
+            }
         })
         .flatten()
     }
@@ -226,6 +232,8 @@ fn summarise(charsets: Charsets<'_>, message: &Message<'_>, buf: &[u8]) -> Parse
     let (date, date_raw) = first_raw(top, buf, HeaderName::Date).map_or((None, None), |v| read_date(charsets, v));
 
     let text = bodies.text.and_then(|id| message.parts.get(id)).map(|part| body_string(charsets, part, buf));
+    // Uuencoded files in the text are listed as attachments instead.
+    let text = text.map(|text| uuencode::without_files(&text).unwrap_or(text));
     let html = bodies.html.and_then(|id| message.parts.get(id)).map(|part| body_string(charsets, part, buf));
     let text_from_html = cfg!(feature = "html-text") && text.is_none() && html.is_some();
     // Without the `html-text` feature (the npm build, to keep its size down: mail-parser's
@@ -249,9 +257,13 @@ fn summarise(charsets: Charsets<'_>, message: &Message<'_>, buf: &[u8]) -> Parse
         text,
         text_from_html,
         html,
-        attachments: listed_parts(message, &bodies)
+        attachments: listing(message, &bodies, buf)
+            .iter()
             .enumerate()
-            .map(|(index, (id, part))| describe(charsets, message, id, part, index, buf))
+            .map(|(index, entry)| match entry {
+                Listed::Part(id, part) => describe(charsets, message, *id, part, index, buf),
+                Listed::Uuencoded(file) => describe_uuencoded(file, index),
+            })
             .collect(),
         headers: top
             .iter()
@@ -347,6 +359,29 @@ mod tests {
         assert_eq!(msg.html.as_deref(), Some("<p>html</p>"));
         let files: Vec<_> = msg.attachments.iter().map(|a| (a.filename.as_deref(), a.content_type.as_str())).collect();
         assert_eq!(files, [(Some("notes"), "text/plain")]);
+    }
+
+    #[test]
+    fn uuencoded_files_are_attachments() {
+        // In the text body, before a MIME attachment: listed where the body stands.
+        let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+            see\r\nbegin 644 cat.txt\r\n#0V%T\r\n`\r\nend\r\nbye\r\n--b\r\n\
+            Content-Type: application/octet-stream; name=a.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+            AAEC\r\n--b--\r\n";
+        let msg = parse(raw).unwrap();
+        assert_eq!(msg.text.as_deref(), Some("see\r\nbye"));
+        let files: Vec<_> = msg.attachments.iter().map(|a| (a.index, a.filename.as_deref(), a.size)).collect();
+        assert_eq!(files, [(0, Some("cat.txt"), 3), (1, Some("a.bin"), 3)]);
+        assert_eq!(attachment_bytes(raw, 0).as_deref(), Some(&b"Cat"[..]));
+        assert_eq!(attachment_bytes(raw, 1).as_deref(), Some(&[0u8, 1, 2][..]));
+        assert_eq!(attachment_bytes(raw, 2), None);
+        // A part declared x-uuencode: decoded, named by its begin line when the headers do not.
+        let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nbody\r\n--b\r\n\
+            Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n\
+            begin 600 dog.txt\r\n#1&]G\r\n`\r\nend\r\n--b--\r\n";
+        let msg = parse(raw).unwrap();
+        assert_eq!((msg.attachments[0].filename.as_deref(), msg.attachments[0].size), (Some("dog.txt"), 3));
+        assert_eq!(attachment_bytes(raw, 0).as_deref(), Some(&b"Dog"[..]));
     }
 
     #[test]

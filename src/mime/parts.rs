@@ -5,9 +5,10 @@ use std::borrow::Cow;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{Encoding, HeaderName, Message, MessagePart, MimeHeaders, PartType};
 
-use super::charset::{meta_charset, windows_1252, Charsets};
+use super::charset::{meta_charset, utf8_or_windows_1252, windows_1252, Charsets};
 use super::headers::raw_value;
 use super::params::header_param;
+use super::uuencode::{self, UuFile};
 use super::Attachment;
 
 /// The part ids shown as the text and HTML bodies.
@@ -61,16 +62,39 @@ impl Bodies {
     }
 }
 
-/// The parts listed as attachments, with their ids: every leaf except the chosen bodies.
-pub(super) fn listed_parts<'a, 'x>(
-    message: &'a Message<'x>,
-    bodies: &'a Bodies,
-) -> impl Iterator<Item = (usize, &'a MessagePart<'x>)> + 'a {
-    message
-        .parts
-        .iter()
-        .enumerate()
-        .filter(move |(id, part)| !matches!(part.body, PartType::Multipart(_)) && !bodies.contains(*id))
+/// An entry of the attachment list.
+pub(super) enum Listed<'a, 'x> {
+    /// A MIME part, with its id.
+    Part(usize, &'a MessagePart<'x>),
+    /// A file uuencoded in the text body.
+    Uuencoded(UuFile),
+}
+
+/// The attachment list, in message order: every leaf part except the chosen bodies, and the
+/// files uuencoded in the text body where that body stands.
+pub(super) fn listing<'a, 'x>(message: &'a Message<'x>, bodies: &Bodies, buf: &[u8]) -> Vec<Listed<'a, 'x>> {
+    let mut listed = Vec::new();
+    for (id, part) in message.parts.iter().enumerate() {
+        if bodies.text == Some(id) {
+            listed.extend(uuencode::files(&part_bytes(part, buf)).into_iter().map(Listed::Uuencoded));
+        } else if !matches!(part.body, PartType::Multipart(_)) && !bodies.contains(id) {
+            listed.push(Listed::Part(id, part));
+        }
+    }
+    listed
+}
+
+/// The attachment entry of a file uuencoded in the text body.
+pub(super) fn describe_uuencoded(file: &UuFile, index: usize) -> Attachment {
+    Attachment {
+        index,
+        filename: Some(utf8_or_windows_1252(&file.name)).filter(|name| !name.is_empty()),
+        content_type: "application/octet-stream".to_owned(),
+        size: file.bytes.len(),
+        content_id: None,
+        inline: false,
+        disposition: None,
+    }
 }
 
 pub(super) fn describe(
@@ -127,6 +151,7 @@ fn filename(charsets: Charsets<'_>, part: &MessagePart<'_>, buf: &[u8]) -> Optio
         .or_else(|| raw(HeaderName::ContentType).and_then(|v| header_param(charsets, v, "name")))
         // Our reader is strict about syntax; mail-parser's reading is the fallback.
         .or_else(|| part.attachment_name().map(str::to_owned))
+        .or_else(|| uuencoded_file(part, buf).map(|file| utf8_or_windows_1252(&file.name)))
         .map(|name| name.trim().to_owned())
         .filter(|name| !name.is_empty())
 }
@@ -135,7 +160,10 @@ fn filename(charsets: Charsets<'_>, part: &MessagePart<'_>, buf: &[u8]) -> Optio
 pub(super) fn part_bytes<'a>(part: &'a MessagePart<'_>, buf: &'a [u8]) -> Cow<'a, [u8]> {
     let raw = buf.get(part.offset_body as usize..part.offset_end as usize).unwrap_or_default();
     match &part.body {
-        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => Cow::Borrowed(bytes.as_ref()),
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => match uuencoded_file(part, buf) {
+            Some(file) => Cow::Owned(file.bytes),
+            None => Cow::Borrowed(bytes.as_ref()),
+        },
         // Unencoded nested messages are parsed in place; encoded ones carry their decoded copy.
         PartType::Message(nested) if part.encoding != Encoding::None => Cow::Borrowed(nested.raw_message.as_ref()),
         PartType::Message(_) => Cow::Borrowed(raw),
@@ -143,6 +171,21 @@ pub(super) fn part_bytes<'a>(part: &'a MessagePart<'_>, buf: &'a [u8]) -> Cow<'a
         PartType::Text(_) | PartType::Html(_) => transfer_decode(raw, declared_encoding(part)),
         PartType::Multipart(_) => Cow::Borrowed(&[]),
     }
+}
+
+/// The file in a non-text part declared `Content-Transfer-Encoding: x-uuencode` (mail-parser
+/// leaves such parts encoded); `None` for other parts, or when no uuencoded block is found.
+/// Text parts are left out: a text body's blocks are listed as files of their own.
+fn uuencoded_file(part: &MessagePart<'_>, buf: &[u8]) -> Option<UuFile> {
+    if !matches!(part.body, PartType::Binary(_) | PartType::InlineBinary(_)) {
+        return None;
+    }
+    let encoding = part.content_transfer_encoding()?.trim().to_ascii_lowercase();
+    if !matches!(encoding.as_str(), "x-uuencode" | "uuencode" | "x-uue" | "uue") {
+        return None;
+    }
+    let raw = buf.get(part.offset_body as usize..part.offset_end as usize)?;
+    uuencode::files(raw).into_iter().next()
 }
 
 /// The Content-Transfer-Encoding as declared. mail-parser resets `encoding` to `None` on parts it
