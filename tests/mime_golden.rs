@@ -6,9 +6,12 @@
 //!   `tests/golden/mime/NAME.json` (the serialised `ParsedMessage`, pretty JSON).
 //!   To accept new output, run `UPDATE_GOLDEN=1 cargo test --test mime_golden`, which rewrites
 //!   the .json files instead of comparing; then read the diff before committing it.
+//!   `pkg/test/mime-golden.test.js` checks the same files through the npm package's
+//!   `parseMessage`, whose object is built separately from serde's.
 //! - `legacy_charsets`: which charsets decode with and without the `full-encoding` feature;
 //!   `legacy_charsets_through_a_fallback`: all of them, with encoding_rs as the parser's
 //!   `CharsetFallback` (natively, the path TextDecoder takes in WebAssembly).
+//! - `uuencoded_files_decode_to_their_bytes`: the files uuencoded in a golden message's body.
 //! - `truncated_and_mutated_input_never_panics`: every prefix of every golden message, plus
 //!   byte substitutions, parse without panicking.
 
