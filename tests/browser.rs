@@ -126,7 +126,8 @@ async fn server_that_closes_mid_message() {
     assert!(err.to_string().contains("RETR 1"), "{err}");
 }
 
-/// Without the `full-encoding` feature, legacy charsets are decoded by Chromium's TextDecoder.
+/// Without the `full-encoding` feature, legacy charsets are decoded by Chromium's TextDecoder,
+/// given to the parser as its charset fallback (as `parseMessage` does).
 #[wasm_bindgen_test]
 fn legacy_charsets_decode_through_the_browsers_text_decoder() {
     let raw = b"From: =?ISO-2022-JP?B?GyRCN29MPhsoQg==?= <jp@example.jp>\r\n\
@@ -134,7 +135,8 @@ fn legacy_charsets_decode_through_the_browsers_text_decoder() {
         Content-Type: text/plain; charset=Shift_JIS\r\n\
         Content-Transfer-Encoding: base64\r\n\r\n\
         grGC8YLJgr+CzYFBkKKKRQ==\r\n";
-    let parsed = pop3_wasm::mime::parse(raw).expect("parses");
+    let parser = pop3_wasm::mime::Parser::new().with_charset_fallback(pop3_wasm::wasm::TextDecoderFallback);
+    let parsed = parser.parse(raw).expect("parses");
     assert_eq!(parsed.subject.as_deref(), Some("你好"));
     assert_eq!(parsed.from[0].name.as_deref(), Some("件名"));
     assert_eq!(parsed.text.as_deref().map(str::trim), Some("こんにちは、世界"));

@@ -314,9 +314,9 @@ export interface ParsedMessage {
   to: Address[];
   cc: Address[];
   bcc: Address[];
-  /** RFC 3339, when the Date header could be read. */
+  /** RFC 3339, when the Date header could be read (two- and three-digit years by RFC 5322 §4.3). */
   date: string | null;
-  /** The Date header as sent, when it could not be read. */
+  /** The Date header as sent (unfolded), whenever there is one, read or not. */
   dateRaw: string | null;
   /** The Message-ID without angle brackets. */
   messageId: string | null;
