@@ -128,15 +128,18 @@ $('login-form').addEventListener('submit', async (event) => {
     password = null;
     $('password').value = '';
     status.textContent = '';
-    await startSession(client, { user, proxyUrl, mechanism });
+    await startSession(client, { user, serverName, proxyUrl, mechanism });
   } catch (error) {
     status.textContent = '';
     showAlert(errorBox, describeError(error, { context: client ? 'login' : 'connect', proxyUrl }), password);
     errorBox.scrollIntoView({ block: 'nearest' });
     if (client && !state.session) client.close().catch(() => {});
+    // A refused password is fixed in the password field; anything else is read first.
     if (error.code === 'auth' || error.code === 'server') {
       $('password').focus();
       $('password').select();
+    } else {
+      errorBox.focus();
     }
   } finally {
     password = null;
@@ -150,4 +153,11 @@ subscribe('logged-out', (note) => {
   $('login-error').hidden = true;
   $('login-status').textContent = note;
   $('password').focus();
+});
+
+// The skip link leads to what the screen shows: the form, or the message list.
+subscribe('session', (session) => {
+  const skip = $('skip-link');
+  skip.href = session ? '#list' : '#login-form';
+  skip.textContent = session ? 'Skip to the message list' : 'Skip to the login form';
 });
