@@ -27,6 +27,23 @@ export function indexOf(msg) {
   return state.view.findIndex((i) => state.messages[i].msg === msg);
 }
 
+const FUTURE_SLACK_MS = 24 * 3600_000;
+
+/**
+ * Gives every message the time it sorts by: its Date:, or, when that is missing or
+ * unreadable (common in spam), the latest date among the messages that arrived before it
+ * (lower numbers), so it sorts by arrival order instead of falling to the end. A date far in
+ * the future does not drag the undated mail after it to the top.
+ */
+export function assignSortTimes(messages) {
+  const limit = Date.now() + FUTURE_SLACK_MS;
+  let arrivedBy = -Infinity;
+  for (const m of [...messages].sort((a, b) => a.msg - b.msg)) {
+    m.sortMs = m.dateMs ?? arrivedBy;
+    if (m.dateMs !== null && m.dateMs <= limit) arrivedBy = Math.max(arrivedBy, m.dateMs);
+  }
+}
+
 /** Sorts (newest first once dates are known) and filters into state.view. */
 export function recomputeView({ keepActive = false } = {}) {
   const { messages } = state;
@@ -37,16 +54,7 @@ export function recomputeView({ keepActive = false } = {}) {
   const onlyNew = $('only-new').checked;
   if (onlyNew) indices = indices.filter((i) => messages[i].isNew);
   if (state.headersDone) {
-    indices.sort((a, b) => {
-      const x = messages[a];
-      const y = messages[b];
-      if (x.dateMs !== y.dateMs) {
-        if (x.dateMs === null) return 1;
-        if (y.dateMs === null) return -1;
-        return y.dateMs - x.dateMs;
-      }
-      return y.msg - x.msg;
-    });
+    indices.sort((a, b) => messages[b].sortMs - messages[a].sortMs || messages[b].msg - messages[a].msg);
   } else {
     indices.sort((a, b) => messages[b].msg - messages[a].msg);
   }
@@ -116,6 +124,7 @@ function renderRow(el, index) {
   const size = document.createElement('span');
   size.className = 'size';
   size.textContent = humanSize(m.size);
+  size.title = `Size on the server: ${m.size.toLocaleString()} bytes`;
   el.replaceChildren(from, date, subject, size);
 }
 

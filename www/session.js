@@ -4,7 +4,7 @@
 
 import { state, emit, subscribe } from './store.js';
 import { pkg, parserReady, FATAL } from './services.js';
-import { list, recomputeView, activeMessage, scheduleRefresh, indexOf } from './list-view.js';
+import { list, recomputeView, scheduleRefresh, indexOf, assignSortTimes } from './list-view.js';
 import { closeMessage, setView, resetHistory } from './reader.js';
 import { deletedCount } from './deletion.js';
 import { describeError, showAlert } from './errors.js';
@@ -29,22 +29,7 @@ export async function startSession(client, meta) {
   closeMessage();
   let host = meta.proxyUrl;
   try { host = new URL(meta.proxyUrl).host; } catch { /* keep the text */ }
-  $('account-name').textContent = `${meta.user} · ${host}`;
-  $('account-name').title = `Logged in as ${meta.user} through ${meta.proxyUrl} with ${meta.mechanism}`;
-  const security = $('security');
-  const tlsInfo = client.tlsInfo;
-  if (tlsInfo) {
-    const endToEnd = tlsInfo.terminatedBy === 'wasm';
-    security.textContent = `${tlsInfo.version.replace(/^TLSv/, 'TLS ')}${endToEnd ? ' end to end' : ''}`;
-    security.className = 'badge ok';
-    security.title = endToEnd
-      ? `Encrypted from this tab to the mail server (${tlsInfo.cipher}); the proxy relays only ciphertext.`
-      : `Encrypted (${tlsInfo.cipher})`;
-  } else {
-    security.textContent = 'Not encrypted end to end';
-    security.className = 'badge warn';
-    security.title = 'The WebSocket proxy sees the password exchange and the mail in clear text.';
-  }
+  showAccount(meta, client.tlsInfo);
   $('login-view').hidden = true;
   $('mailbox-view').hidden = false;
   setView('list');
@@ -64,7 +49,7 @@ export async function startSession(client, meta) {
     if (gen !== state.generation) return;
     state.messages = entries.map((e) => ({
       msg: e.msg, size: e.size, uid: uids.get(e.msg) ?? null,
-      from: [], fromText: '', subject: '', dateMs: null, loaded: false, error: null, deleted: false, isNew: false,
+      from: [], fromText: '', subject: '', dateMs: null, sortMs: -Infinity, loaded: false, error: null, deleted: false, isNew: false,
     }));
     // What is new since the last visit (by UIDL); the first visit has nothing to compare with.
     const visit = await recordVisit(pkg, `${meta.user}@${host}`, state.messages);
@@ -84,6 +69,37 @@ export async function startSession(client, meta) {
     await loadHeaders(gen);
   } catch (error) {
     if (gen === state.generation) sessionFailed(error);
+  }
+}
+
+/**
+ * The top bar: the mailbox (user@server; the proxy and mechanism on hover) and whether the
+ * connection is encrypted end to end. The badge's second half is dropped on a phone.
+ */
+function showAccount({ user, serverName, proxyUrl, mechanism }, tlsInfo) {
+  let proxyHost = proxyUrl;
+  try { proxyHost = new URL(proxyUrl).hostname; } catch { /* keep the text */ }
+  const mailbox = user.includes('@') ? user : `${user}@${serverName || proxyHost}`;
+  $('account-name').textContent = mailbox;
+  $('account-name').title = `Logged in as ${user} on ${serverName || 'the mail server'} through the proxy ${proxyUrl} with ${mechanism}`;
+  const security = $('security');
+  const badge = (short, rest) => {
+    const more = document.createElement('span');
+    more.className = 'wide-only';
+    more.textContent = rest;
+    security.replaceChildren(short, more);
+  };
+  if (tlsInfo) {
+    const endToEnd = tlsInfo.terminatedBy === 'wasm';
+    badge(tlsInfo.version.replace(/^TLSv/, 'TLS '), endToEnd ? ' end to end' : '');
+    security.className = 'badge ok';
+    security.title = endToEnd
+      ? `Encrypted from this tab to the mail server (${tlsInfo.cipher}); the proxy relays only ciphertext.`
+      : `Encrypted (${tlsInfo.cipher})`;
+  } else {
+    badge('Not encrypted', ' end to end');
+    security.className = 'badge warn';
+    security.title = 'The WebSocket proxy sees the password exchange and the mail in clear text.';
   }
 }
 
@@ -153,10 +169,15 @@ async function loadHeaders(gen) {
 function finishHeaders(started) {
   state.headersDone = true;
   $('headers-progress').hidden = true;
-  const activeMsg = activeMessage();
+  assignSortTimes(state.messages);
   recomputeView();
-  const index = activeMsg ? indexOf(activeMsg.msg) : 0;
-  list.setActive(index >= 0 ? index : 0);
+  // The list opens at the newest message, at the top, unless the reader is already reading one.
+  const index = state.open ? indexOf(state.open.msg) : -1;
+  if (index >= 0) list.setActive(index);
+  else {
+    list.setActive(0);
+    $('list').scrollTop = 0;
+  }
   document.documentElement.dataset.headersMs = String(Math.round(performance.now() - started));
   $('list').dataset.state = 'ready';
 }
@@ -193,6 +214,7 @@ function sessionFailed(error) {
     again.textContent = 'Log in again';
     again.addEventListener('click', () => endSession(''));
     box.append(again);
+    box.focus(); // nothing else works now
   }
 }
 subscribe('failed', sessionFailed);
