@@ -31,27 +31,17 @@ export const deletedCount = () => state.messages.filter((m) => m.deleted).length
 
 function updateDeletionNote() {
   const n = deletedCount();
-  const note = $('deletion-note');
-  $('undo-all').disabled = n === 0;
-  $('mailbox-view').classList.toggle('has-deletions', n > 0);
-  if (n === 0) { note.hidden = true; return; }
-  note.replaceChildren(
-    `${n} message${n === 1 ? '' : 's'} marked for deletion. They are deleted from the server when you log out; `
-    + 'closing this tab without logging out deletes nothing. ',
-  );
-  const undo = document.createElement('button');
-  undo.type = 'button';
-  undo.textContent = 'Undo all deletions';
-  undo.addEventListener('click', undoAll);
-  note.append(undo);
-  note.hidden = false;
+  $('deletion-note').hidden = n === 0;
+  $('deletion-text').textContent = n === 0 ? ''
+    : `${n} message${n === 1 ? '' : 's'} marked for deletion. They are deleted from the server when you log out; `
+      + 'closing this tab without logging out deletes nothing.';
 }
 subscribe('deletions', updateDeletionNote);
 subscribe('session', updateDeletionNote);
 
 $('undo-all').addEventListener('click', undoAll);
-$('undo-inline').addEventListener('click', undoAll);
 $('delete').addEventListener('click', () => state.open && deleteMessage(state.open.m));
+
 
 window.addEventListener('beforeunload', (event) => {
   if (state.session && deletedCount() > 0) {

@@ -8,13 +8,25 @@ import { deleteMessage, undoAll } from './deletion.js';
 
 const $ = (id) => document.getElementById(id);
 
+/** The pane follows the selection after this pause, so key repeat does not download every message passed. */
+const FOLLOW_DELAY_MS = 150;
+let followTimer = 0;
+
+/**
+ * Moves the selection; the reading pane follows it (desktop, or a phone that shows a
+ * message), so the message shown is always the selected one.
+ */
 function move(delta) {
   const { view, messages } = state;
   if (view.length === 0) return;
   const next = Math.max(0, Math.min(view.length - 1, (list.active < 0 ? 0 : list.active) + delta));
   list.setActive(next);
-  // On a phone the list is hidden while reading: moving means reading the next one.
-  if ($('mailbox-view').dataset.view === 'message' && isNarrow()) openMessage(messages[view[next]].msg);
+  clearTimeout(followTimer);
+  if (isNarrow() && $('mailbox-view').dataset.view !== 'message') return;
+  const msg = messages[view[next]].msg;
+  followTimer = setTimeout(() => {
+    if (activeMessage()?.msg === msg && state.open?.msg !== msg) openMessage(msg, { follow: true });
+  }, FOLLOW_DELAY_MS);
 }
 
 /** Keys typed in the filter box: Esc clears it (then leaves it), Enter or ↓ go to the list. */
@@ -57,11 +69,7 @@ document.addEventListener('keydown', (event) => {
     case 'Home': if (!inList) return; move(-view.length); break;
     case 'End': if (!inList) return; move(view.length); break;
     case 'Enter': if (!inList || !active) return; openMessage(active.msg); break;
-    case 'Delete': case '#': {
-      const m = $('mailbox-view').dataset.view === 'message' && open ? open.m : (active || (open && open.m));
-      deleteMessage(m);
-      break;
-    }
+    case 'Delete': case '#': deleteMessage(active || (open && open.m)); break; // the selected one, which the pane shows
     case 'u': undoAll(); break;
     case 'r': toggleRaw(); break;
     case 'Escape': showList(); break;
