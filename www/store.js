@@ -18,6 +18,8 @@ export const state = {
   open: null,
   /** Messages (by uid, else "#number") whose remote content the reader allowed. */
   remoteAllowed: new Set(),
+  /** A download was cancelled: the rest of it still arrives before the next reply. */
+  skipping: false,
 };
 
 const listeners = new Map();

@@ -229,7 +229,7 @@ describe('the demo as a mail reader', { timeout: 900_000 }, () => {
       await page.waitForSelector(`#list [data-msg="${shown}"].deleted`);
       assert.equal(await page.$$eval('#list .row.deleted', (rows) => rows.length), 1, 'only the message shown is marked');
       assert.ok(await page.isVisible('#message-deleted'));
-      assert.match(squash(await page.textContent('.keys-help')), /j\/k.*move.*shows? it/i, 'the help line says the pane follows');
+      assert.match(squash(await page.textContent('.keys-help')), /j\/k.*move, the pane follows.*Del\/# delete it/, 'the help line says the pane follows');
       await page.keyboard.press('u');
       await page.waitForSelector('#list .row.deleted', { state: 'detached' });
     } finally {
