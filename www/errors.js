@@ -55,18 +55,7 @@ export function describeError(error, { context = 'session', proxyUrl = '' } = {}
           detail: message,
         };
       }
-      return {
-        title: 'The secure connection failed',
-        hint: /trusted|issuer|unknown/i.test(message)
-          ? 'The mail server’s certificate is not from a trusted authority. For a private CA, paste its certificate under “Private certificate authority”.'
-          : /name|host/i.test(message)
-            ? 'The certificate does not carry the server name you entered. Use the name on the mail server’s certificate.'
-            : /expired|not yet valid/i.test(message)
-              ? 'The mail server’s certificate has expired (or is not valid yet).'
-              : 'TLS to the mail server could not be set up: an untrusted or expired certificate, a wrong name, '
-                + 'a server without TLS on this port (implicit TLS needs the POP3S port), or one that does not offer STLS.',
-        detail: message,
-      };
+      return { title: 'The secure connection failed', hint: tlsHint(error, message), detail: message };
     case 'timeout':
       return {
         title: 'The server did not answer in time',
@@ -102,6 +91,45 @@ export function describeError(error, { context = 'session', proxyUrl = '' } = {}
   }
 }
 
+/**
+ * Why TLS could not be set up. The library's `detail` (when it has one) says so exactly;
+ * without it, its message is matched.
+ */
+function tlsHint(error, message) {
+  const detail = error && typeof error.detail === 'object' && error.detail ? error.detail : {};
+  const kind = String(detail.kind || detail.reason || '');
+  if (/issuer|trust|unknown/i.test(kind) || (!kind && /trusted|issuer|unknown/i.test(message))) {
+    return 'The mail server’s certificate is not from a trusted authority. For a private CA, paste its certificate under “Private certificate authority”.';
+  }
+  if (/name/i.test(kind) || (!kind && /not valid for the name|name|host/i.test(message))) {
+    const wanted = detail.serverName || detail.expected || (/not valid for (?:the name )?["“]?([^\s"”;]+)/i.exec(message) || [])[1];
+    const names = certificateNames(detail, message);
+    const which = wanted ? ` for “${wanted}”` : ' for the server name you entered';
+    return names.length
+      ? `The mail server’s certificate is not valid${which}. It carries ${listOf(names)}: enter one of those as the mail server name.`
+      : `The mail server’s certificate is not valid${which}. Enter the name on the mail server’s certificate `
+        + '(the name you would use in a mail program, not the proxy’s).';
+  }
+  if (/expired|not.?yet/i.test(kind) || (!kind && /expired|not yet valid/i.test(message))) {
+    return 'The mail server’s certificate has expired (or is not valid yet).';
+  }
+  return 'TLS to the mail server could not be set up: an untrusted or expired certificate, a wrong name, '
+    + 'a server without TLS on this port (implicit TLS needs the POP3S port), or one that does not offer STLS.';
+}
+
+/** The names a certificate carries: from the error's detail, else from rustls's wording ("only valid for ..."). */
+function certificateNames(detail, message) {
+  const listed = detail.certificateNames || detail.presented || detail.names;
+  if (Array.isArray(listed)) return listed.map(String);
+  const only = /only valid for (.+)$/i.exec(message);
+  if (!only) return [];
+  return [...only[1].matchAll(/(?:DnsName|IpAddress)?\(?"?([A-Za-z0-9*.:-]+)"?\)?/g)].map((m) => m[1])
+    .filter((n) => n && !/^(or|and|DnsName|IpAddress)$/i.test(n));
+}
+
+const listOf = (names) => names.length === 1 ? `the name ${names[0]}`
+  : `the names ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+
 function serverError(error, message) {
   const text = error.serverText ? `“${error.serverText}”` : message;
   switch (error.responseCode) {
@@ -126,7 +154,10 @@ export function redact(text, secret) {
   return String(text).split(secret).join('••••');
 }
 
-/** Fills an alert element with an error description. */
+/**
+ * Fills an alert element with an error description: the title, the hint, and the library's
+ * own words behind "Technical details" (closed), unless they only repeat the rest.
+ */
 export function showAlert(element, { title, hint, detail }, secret) {
   element.replaceChildren();
   const strong = document.createElement('strong');
@@ -137,11 +168,17 @@ export function showAlert(element, { title, hint, detail }, secret) {
     p.textContent = redact(hint, secret);
     element.append(p);
   }
-  if (detail) {
+  const said = `${title} ${hint || ''}`.toLowerCase();
+  if (detail && !said.includes(String(detail).toLowerCase())) {
+    const details = document.createElement('details');
+    details.className = 'tech';
+    const summary = document.createElement('summary');
+    summary.textContent = 'Technical details';
     const d = document.createElement('div');
     d.className = 'detail';
     d.textContent = redact(detail, secret);
-    element.append(d);
+    details.append(summary, d);
+    element.append(details);
   }
   element.hidden = false;
 }

@@ -7,26 +7,46 @@ export function senderLabel(addresses) {
   return (a.name && a.name.trim()) || a.address || a.group || '';
 }
 
-/** "Name <address>, ..." as DOM nodes (the address muted). */
-export function addressNodes(addresses) {
+/**
+ * "Name <address>, ..." as DOM nodes, the address muted, one `.addr` span each. With
+ * `shown`, a longer list shows that many and a button "and N more" that shows the rest.
+ */
+export function addressNodes(addresses, { shown = Infinity } = {}) {
   const frag = document.createDocumentFragment();
   let group = null;
-  addresses.forEach((a, i) => {
+  const spans = addresses.map((a, i) => {
+    const span = document.createElement('span');
+    span.className = 'addr';
     if (a.group && a.group !== group) {
       group = a.group;
-      frag.append(`${a.group}: `);
-    }
-    if (i > 0) frag.append(', ');
+      span.append(`${i > 0 ? ', ' : ''}${a.group}: `);
+    } else if (i > 0) span.append(', ');
     if (a.name && a.address) {
-      frag.append(`${a.name} `);
-      const span = document.createElement('span');
-      span.className = 'addr-email';
-      span.textContent = `<${a.address}>`;
-      frag.append(span);
+      const email = document.createElement('span');
+      email.className = 'addr-email';
+      email.textContent = `<${a.address}>`;
+      span.append(`${a.name} `, email);
     } else {
-      frag.append(a.name || a.address || '(no address)');
+      span.append(a.name || a.address || '(no address)');
     }
+    return span;
   });
+  frag.append(...spans);
+  // Collapse only when it hides a few at least: "and 1 more" saves nothing.
+  if (spans.length > shown + 2) {
+    const rest = spans.slice(shown);
+    for (const span of rest) span.hidden = true;
+    const more = document.createElement('button');
+    more.type = 'button';
+    more.className = 'more link';
+    more.textContent = `and ${rest.length} more`;
+    more.setAttribute('aria-expanded', 'false');
+    more.addEventListener('click', () => {
+      for (const span of rest) span.hidden = false;
+      more.remove();
+    });
+    frag.append(' ', more);
+  }
   return frag;
 }
 
@@ -53,10 +73,15 @@ export function fullDate(iso, raw) {
   return raw ? `${raw} (unreadable date)` : '';
 }
 
+/**
+ * Sizes in binary units (1 MB = 1,048,576 bytes), as mail programs and senders count them: a
+ * "5 MB" attachment shows as 5.0 MB. Callers say which size it is (on the server or decoded).
+ */
 export function humanSize(n) {
   if (n === null || n === undefined) return '';
-  if (n < 1000) return `${n} B`;
-  if (n < 1000 * 1000) return `${(n / 1000).toFixed(n < 10000 ? 1 : 0)} KB`;
-  if (n < 1000 * 1000 * 1000) return `${(n / 1e6).toFixed(1)} MB`;
-  return `${(n / 1e9).toFixed(1)} GB`;
+  const KB = 1024;
+  if (n < KB) return `${n} B`;
+  if (n < KB ** 2) return `${(n / KB).toFixed(n < 10 * KB ? 1 : 0)} KB`;
+  if (n < KB ** 3) return `${(n / KB ** 2).toFixed(1)} MB`;
+  return `${(n / KB ** 3).toFixed(1)} GB`;
 }

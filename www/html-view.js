@@ -27,6 +27,47 @@ img { max-width: 100%; height: auto; }
 img[data-blocked] { outline: 1px dashed #b8bfcc; background: #f1f3f7; }
 pre { white-space: pre-wrap; }`;
 
+const RENAMED = 'data-removed-';
+
+/**
+ * Renames event-handler attributes (onload=, onerror=...) in the HTML's start tags before it
+ * is parsed. Chrome checks the page's CSP as DOMParser creates such an attribute and logs
+ * "Executing inline event handler violates ..." for each, although nothing runs: the
+ * renamed ones mean nothing and are removed below with the rest. Not a defence, only quiet:
+ * a tag this scanner misreads keeps its handler until the removal below.
+ */
+function renameHandlers(html) {
+  let out = '';
+  let last = 0;
+  const tag = /<[a-zA-Z][^\s/>]*/g;
+  for (let m = tag.exec(html); m; m = tag.exec(html)) {
+    let i = tag.lastIndex;
+    while (i < html.length && html[i] !== '>') {
+      if (/[\s/]/.test(html[i])) { i++; continue; }
+      const start = i;
+      i++; // a name may start with "="
+      while (i < html.length && !/[\s/>=]/.test(html[i])) i++;
+      if (/^on/i.test(html.slice(start, start + 2))) {
+        out += html.slice(last, start) + RENAMED;
+        last = start;
+      }
+      while (i < html.length && /\s/.test(html[i])) i++;
+      if (html[i] !== '=') continue;
+      i++;
+      while (i < html.length && /\s/.test(html[i])) i++;
+      const quote = html[i];
+      if (quote === '"' || quote === "'") {
+        const end = html.indexOf(quote, i + 1);
+        i = end < 0 ? html.length : end + 1;
+      } else {
+        while (i < html.length && !/[\s>]/.test(html[i])) i++;
+      }
+    }
+    tag.lastIndex = i;
+  }
+  return out + html.slice(last);
+}
+
 function csp(allowRemote) {
   const remote = allowRemote ? ' http: https:' : '';
   return `default-src 'none'; img-src data:${remote}; style-src 'unsafe-inline'${remote}; font-src data:${remote}; form-action 'none'`;
@@ -37,7 +78,7 @@ function csp(allowRemote) {
  * references; `allowRemote`: whether remote images and styles may load.
  */
 export function prepareHtml(html, { inline = {}, allowRemote = false } = {}) {
-  const doc = new DOMParser().parseFromString(html, 'text/html');
+  const doc = new DOMParser().parseFromString(renameHandlers(html), 'text/html');
   const remote = new Set();
 
   const cidLookup = (url) => {
@@ -106,7 +147,7 @@ export function prepareHtml(html, { inline = {}, allowRemote = false } = {}) {
     for (const attr of [...el.attributes]) {
       const name = attr.name.toLowerCase();
       const value = attr.value;
-      if (name.startsWith('on') || name === 'ping' || name === 'formaction' || name === 'action'
+      if (name.startsWith('on') || name.startsWith(RENAMED) || name === 'ping' || name === 'formaction' || name === 'action'
         || name === 'srcdoc' || name === 'http-equiv' || name === 'autofocus') {
         el.removeAttribute(attr.name);
       } else if (name === 'style') {

@@ -161,7 +161,7 @@ describe('demo mail reader', { timeout: 1_200_000 }, () => {
       for (const line of e.exact_lines) assert.ok(lines.includes(line), `${e.file}: line “${line}”`);
 
       // Attachments: every part with a file name except inline images the HTML shows.
-      const shown = await page.$$eval('#attachments a', (links) => links.map((a) => a.getAttribute('download')));
+      const shown = await page.$$eval('#attachments a.file', (links) => links.map((a) => a.getAttribute('download')));
       const expected = e.attachments.filter((a) => a.filename && !(a.content_id && e.has_html && e.features.includes('cid'))).map((a) => a.filename);
       assert.deepEqual(shown, expected, `${e.file}: attachments`);
       if (e.file.includes('uchiawase')) await page.screenshot({ path: screenshotPath('message-iso-2022-jp.png') });
@@ -285,7 +285,8 @@ describe('demo mail reader', { timeout: 1_200_000 }, () => {
     assert.deepEqual([...new Set(requested().map((p) => p.split('?')[0]))].sort(), [...remotePaths].sort());
     const frame = await messageFrame(page);
     await frame.waitForFunction(() => [...document.images].some((i) => i.alt === 'Antenna chart' && i.naturalWidth > 0));
-    assert.ok(await page.isHidden('#remote-banner'));
+    assert.ok(await page.isHidden('#show-remote'));
+    assert.ok(await page.isVisible('#block-remote'), 'it can be blocked again');
     await page.screenshot({ path: screenshotPath('remote-content-shown.png') });
     assert.deepEqual(recorder.paths().filter((p) => p.includes('pwned')), []);
   });

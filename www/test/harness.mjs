@@ -200,3 +200,25 @@ export function runDemoSync(args, timeoutMs = 900_000) {
   const r = spawnSync(join(ROOT, 'scripts/demo.sh'), args, { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+const AXE = readFileSync(join(ROOT, 'www/test/node_modules/axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core in the page (evaluated through the DevTools protocol, so the page's own CSP
+ * stays on) and returns the serious and critical violations as readable lines. The mail's
+ * own HTML (the sandboxed iframe) is the sender's, not the page's, and is not checked.
+ */
+export async function axeCheck(page) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      iframes: false,
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    });
+    return result.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.filter((n) => ['serious', 'critical'].includes(n.impact)).map((n) => n.target.join(' ')),
+    }));
+  });
+  return violations.filter((v) => v.nodes.length).map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 4).join(', ')}`);
+}
