@@ -483,12 +483,12 @@ impl<T: Transport> Client<T> {
     }
 
     /// Ends the session with `QUIT`: the server deletes the messages marked for deletion, then
-    /// the connection is closed.
+    /// the connection is closed. The session is over; its counters and state stay readable.
     ///
     /// A `-ERR` reply ([`ErrorKind::Server`]) means the marked messages were not deleted. When
     /// messages were marked and the reply never came (the connection closed or timed out), the
     /// error carries [`Detail::DeletionsUncertain`]: they may or may not be gone.
-    pub async fn quit(mut self) -> Result<()> {
+    pub async fn quit(&mut self) -> Result<()> {
         let marked = self.engine.marked_for_deletion();
         let id = match self.queued_quit.take() {
             Some(id) => Ok(id),
@@ -513,8 +513,13 @@ impl<T: Transport> Client<T> {
         })
     }
 
-    /// Closes the connection without `QUIT`: nothing marked for deletion is deleted.
-    pub async fn close(mut self) -> Result<()> {
+    /// Closes the connection without `QUIT`: nothing marked for deletion is deleted. The
+    /// session is over; its counters and state stay readable.
+    pub async fn close(&mut self) -> Result<()> {
+        self.deadline = None;
+        if self.engine.state() != engine::State::Closed {
+            let _ = self.engine.handle_transport_error(Error::closed("the session was closed"));
+        }
         match with_timeout(&*self.timer, Some(CLOSE_TIMEOUT), self.transport.close()).await {
             Some(result) => result,
             None => Err(Error::timeout("closing the connection took too long")),

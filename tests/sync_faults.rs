@@ -85,7 +85,7 @@ async fn sync_through(
     let mut sink = CrashingSink { inner: MaildirSink::open(maildir)?, crash_at: sink_fault, begun: 0 };
     let mut state = sink.inner.load_state(ACCOUNT)?;
     let options = SyncOptions { retention: Retention::DeleteAfterSave, now: 1, max_messages: None };
-    sync::sync(client, &mut state, &options, &mut sink).await.map(drop)
+    sync::sync(&mut client, &mut state, &options, &mut sink).await.map(drop)
 }
 
 /// A Maildir sink that "crashes" in the middle of writing its n-th message: half of it is left

@@ -62,7 +62,7 @@ async fn implicit_tls_logs_in_and_reads_mail() {
 async fn ip_address_as_server_name() {
     let (stack, _mail) = tls_stack("good");
     let port = stack.port("pop3s_port");
-    let client = native::connect_tls("127.0.0.1", port, TlsMode::Implicit, &options(&stack, "127.0.0.1"), config())
+    let mut client = native::connect_tls("127.0.0.1", port, TlsMode::Implicit, &options(&stack, "127.0.0.1"), config())
         .await
         .unwrap();
     assert!(client.tls_info().is_some());
@@ -164,7 +164,7 @@ async fn pinned_certificate() {
     let (stack, _mail) = tls_stack("unknownca");
     let port = stack.port("pop3s_port");
     let pinned = TlsOptions { pin_sha256: Some(leaf_fingerprint(&stack, "unknownca")), ..TlsOptions::new("localhost") };
-    let client = native::connect_tls("127.0.0.1", port, TlsMode::Implicit, &pinned, config()).await.unwrap();
+    let mut client = native::connect_tls("127.0.0.1", port, TlsMode::Implicit, &pinned, config()).await.unwrap();
     client.quit().await.unwrap();
     // ...and refuses any other.
     let wrong = TlsOptions { pin_sha256: Some([7; 32]), ..TlsOptions::new("localhost") };

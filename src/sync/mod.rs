@@ -295,12 +295,12 @@ async fn identify<T: Transport>(
 /// the session with `QUIT` (which is when the server deletes). See the module documentation
 /// for the guarantees.
 pub async fn sync<T: Transport>(
-    mut client: Client<T>,
+    client: &mut Client<T>,
     state: &mut SyncState,
     options: &SyncOptions,
     sink: &mut impl SyncSink,
 ) -> Result<SyncReport> {
-    let result = sync_session(&mut client, state, options, sink).await;
+    let result = sync_session(client, state, options, sink).await;
     match result {
         Ok((mut report, marked)) => {
             report.login_delay = client.login_delay_seen();

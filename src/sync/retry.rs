@@ -124,10 +124,10 @@ where
     let mut attempt = 0;
     loop {
         let outcome = async {
-            let client = connect().await?;
+            let mut client = connect().await?;
             login_delay.note(client.login_delay_seen());
             let run = SyncOptions { now: now(), ..options.sync.clone() };
-            sync(client, state, &run, sink).await
+            sync(&mut client, state, &run, sink).await
         }
         .await;
         // Whatever the outcome, what the server announced in the session (before or after
