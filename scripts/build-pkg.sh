@@ -49,7 +49,8 @@ cargo build --quiet --release --target wasm32-unknown-unknown --target-dir "$tar
 raw=$target_dir/wasm32-unknown-unknown/release/pop3_wasm.wasm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-wasm-bindgen --target web --out-dir "$tmp" --out-name pop3_wasm "$raw"
+# --weak-refs: objects handed to JavaScript (a SyncState, a Session) are freed when collected.
+wasm-bindgen --target web --weak-refs --out-dir "$tmp" --out-name pop3_wasm "$raw"
 pkg/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --strip-debug --strip-producers "$tmp/pop3_wasm_bg.wasm" -o "$tmp/opt.wasm"
 mv "$tmp/opt.wasm" "$tmp/pop3_wasm_bg.wasm"

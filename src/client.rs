@@ -170,6 +170,12 @@ impl<T: Transport> Client<T> {
         self.engine.stats()
     }
 
+    /// Whether received bytes wait to be decoded: when not, the next reply means waiting for
+    /// the network.
+    pub fn has_buffered_input(&self) -> bool {
+        self.start < self.end
+    }
+
     /// The largest `LOGIN-DELAY` (seconds) the server announced in this session, before or
     /// after login: the least time until the next login.
     pub fn login_delay_seen(&self) -> Option<u32> {

@@ -1,9 +1,11 @@
 // The public JavaScript API, shared by every runtime entry point (browser, Node, Deno,
 // workerd). Each entry initialises the wasm module its own way and calls makeApi() with it.
 //
-// The wasm `Session` does the protocol work; this layer adds option checking, per-call
-// timeouts combined with AbortSignals, real `Pop3Error` instances, a ReadableStream for
-// streamed retrieval, and lazily decoded attachments for parsed messages.
+// The wasm `Session` does the protocol work, and keeps rules such as the sync state format,
+// the retry policy and Maildir naming in Rust; this layer adds argument checking, per-call
+// timeouts combined with AbortSignals, real `Pop3Error` instances, ReadableStreams and async
+// iterators. A value the caller's own callback throws reaches the caller unchanged: the wasm
+// side passes it through.
 
 const ERROR_CODES = new Set([
   'server', 'auth', 'protocol', 'limit', 'timeout', 'closed', 'transport', 'tls', 'usage', 'aborted',
@@ -16,7 +18,7 @@ const ERROR_CODES = new Set([
 export class Pop3Error extends Error {
   constructor(message, {
     code = 'protocol', responseCode = null, serverText = null, transient = false, deletionsUncertain = false,
-    detail = null, cause,
+    loginDelay = null, detail = null, cause,
   } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = code === 'aborted' ? 'AbortError' : 'Pop3Error';
@@ -25,27 +27,39 @@ export class Pop3Error extends Error {
     this.serverText = serverText;
     this.transient = transient;
     this.deletionsUncertain = deletionsUncertain;
+    this.loginDelay = loginDelay;
     this.detail = detail;
   }
 }
 
-/** Turns whatever the wasm side (or a callback) threw into a Pop3Error. */
+/** Converts anything thrown into a Pop3Error (one that is not from this library: code 'usage'). */
 export function toPop3Error(e) {
+  const converted = fromWasm(e);
+  if (converted instanceof Pop3Error) return converted;
+  return new Pop3Error(e instanceof Error ? e.message : String(e), { code: 'usage', cause: e });
+}
+
+/**
+ * What the wasm side rejected with, as a Pop3Error; anything else (a value the caller's own
+ * callback threw, passed through by the wasm side) is left as it is.
+ */
+function fromWasm(e) {
   if (e instanceof Pop3Error) return e;
-  if (e && typeof e === 'object' && typeof e.code === 'string' && ERROR_CODES.has(e.code)) {
+  if (e && typeof e === 'object' && e.name === 'Pop3Error' && typeof e.code === 'string' && ERROR_CODES.has(e.code)) {
     return new Pop3Error(String(e.message), {
       code: e.code,
       responseCode: e.responseCode ?? null,
       serverText: e.serverText ?? null,
       transient: Boolean(e.transient),
       deletionsUncertain: Boolean(e.deletionsUncertain),
+      loginDelay: e.loginDelay ?? null,
       detail: e.detail ?? null,
     });
   }
-  if (e && typeof e === 'object' && e.name === 'AbortError') {
-    return new Pop3Error('the call was aborted', { code: 'aborted', cause: e });
+  if (e && typeof e === 'object' && e.name === 'AbortError' && e.code === 'aborted') {
+    return new Pop3Error(String(e.message), { code: 'aborted', cause: e });
   }
-  return new Pop3Error(e instanceof Error ? e.message : String(e), { code: 'usage', cause: e });
+  return e;
 }
 
 function usage(message) {
@@ -59,10 +73,21 @@ function checkMessageNumber(n) {
   return n;
 }
 
-function checkOptions(options, name) {
+function checkMessageNumbers(msgs) {
+  if (!Array.isArray(msgs)) throw usage('msgs must be an array of message numbers');
+  msgs.forEach(checkMessageNumber);
+  return msgs;
+}
+
+function checkOptions(options, name = 'options') {
   if (options === undefined || options === null) return {};
   if (typeof options !== 'object') throw usage(`${name} must be an object`);
   return options;
+}
+
+function checkFunction(f, name) {
+  if (f !== undefined && typeof f !== 'function') throw usage(`${name} must be a function`);
+  return f;
 }
 
 /**
@@ -101,338 +126,443 @@ function callSignal(options) {
   };
 }
 
+/** Runs a Session call with the caller's signal and time limit. */
 async function call(options, fn) {
   const { signal, done } = callSignal(options);
   try {
     return await fn(signal);
   } catch (e) {
-    throw toPop3Error(e);
+    throw fromWasm(e);
   } finally {
     done();
   }
 }
 
-/**
- * Runs `fn` with a wrapper of the caller's callback `cb`; if `cb` throws, the call fails with
- * the caller's own error (not a wrapper of it).
- */
-async function withCallback(cb, fn) {
-  if (cb === undefined) return fn(undefined);
-  let thrown;
-  let didThrow = false;
-  const wrapped = (...args) => {
-    try {
-      return cb(...args);
-    } catch (e) {
-      didThrow = true;
-      thrown = e;
-      throw e;
-    }
-  };
-  try {
-    return await fn(wrapped);
-  } catch (e) {
-    throw didThrow ? thrown : e;
+/** The retention as the Rust sync reads it: 'keep', 'delete' or 'older-than:DAYS'. */
+function retentionName(retention = 'keep') {
+  if (retention !== null && typeof retention === 'object') {
+    const days = retention.olderThanDays;
+    if (!Number.isInteger(days) || days < 0) throw usage('olderThanDays must be a whole number of days');
+    return `older-than:${days}`;
   }
+  if (retention === 'keep' || retention === 'delete') return retention;
+  throw usage("retention must be 'keep', 'delete' or { olderThanDays }");
 }
 
-/**
- * Wraps callbacks so that an error one of them throws (or rejects with) is remembered, and
- * the call can fail with the caller's own error rather than a wrapper of it.
- */
-function captureErrors() {
-  const captured = { error: undefined };
-  captured.wrap = (cb) => (...args) => {
-    try {
-      const result = cb(...args);
-      if (result && typeof result.then === 'function') {
-        return result.then(undefined, (e) => {
-          captured.error ??= e;
-          throw e;
-        });
+/** A sink for sync() that hands each message whole to `save({ uid, bytes })`. */
+function bufferedSink(save) {
+  let uid = null;
+  let parts = [];
+  return {
+    begin(message) { uid = message.uid; parts = []; },
+    write(chunk) { parts.push(chunk); },
+    commit() {
+      const size = parts.reduce((n, p) => n + p.length, 0);
+      const bytes = parts.length === 1 ? parts[0] : new Uint8Array(size);
+      if (parts.length !== 1) {
+        let at = 0;
+        for (const p of parts) { bytes.set(p, at); at += p.length; }
       }
-      return result;
+      parts = [];
+      return save({ uid, bytes });
+    },
+    abort() { parts = []; },
+  };
+}
+
+/** The wasm module entries registered; module-level functions (watch) use the first one. */
+let defaultWasm = null;
+
+/** The state as a SyncState of module `wasm` (accepts another module's, an object or JSON text). */
+function wasmState(wasm, state) {
+  if (state instanceof wasm.SyncState) return state;
+  if (typeof state === 'string') return wasm.SyncState.parse(state);
+  if (state && typeof state === 'object') {
+    // Another module's SyncState has toString() (its JSON); a plain object is stringified.
+    const text = typeof state.toJSON === 'function' && typeof state.has === 'function' ? String(state) : JSON.stringify(state);
+    return wasm.SyncState.parse(text);
+  }
+  throw usage('state must be a sync state (see newSyncState)');
+}
+
+/** A connected POP3 session. Calls may overlap: they run one after another, in order. */
+export class Pop3Client {
+  #session;
+  #wasm;
+  /** The caller's byte stream (options.transport), if the session runs on one. */
+  #transport;
+
+  /** Made by connect(); not meant to be called directly. */
+  constructor(session, wasm, transport) {
+    this.#session = session;
+    this.#wasm = wasm;
+    this.#transport = transport ?? null;
+  }
+
+  /** The server greeting: { text, code, apopTimestamp }. */
+  get greeting() { return this.#session.greeting; }
+  /** Capabilities from the last CAPA, or null. */
+  get capabilities() { return this.#session.capabilities; }
+  /** { version, cipher, terminatedBy } when the connection is encrypted, else null. */
+  get tlsInfo() { return this.#session.tlsInfo; }
+  /** 'authorization', 'transaction', 'closed', ... */
+  get state() { return this.#session.state; }
+  /** { roundTrips, commands, bytesIn, bytesOut }, as of the end of the last call. */
+  get stats() { return this.#session.stats; }
+  /** The largest LOGIN-DELAY (seconds) the server announced, before or after login, or null. */
+  get loginDelay() { return this.#session.loginDelay ?? null; }
+
+  async capa(options) {
+    return call(checkOptions(options), (signal) => this.#session.capa({ signal }));
+  }
+
+  /** STLS: upgrade to TLS (needs a transport that can, such as the Node adapter). */
+  async startTls(options) {
+    return call(checkOptions(options), (signal) => this.#session.stls({ signal }));
+  }
+
+  /** UTF8 (RFC 6856): the session in UTF-8 mode. Before login; the server must offer UTF8. */
+  async utf8(options) {
+    return call(checkOptions(options), (signal) => this.#session.utf8({ signal }));
+  }
+
+  /** LANG (RFC 6856): [{ tag, description }], the languages the server offers for its texts. */
+  async languages(options) {
+    return call(checkOptions(options), (signal) => this.#session.languages({ signal }));
+  }
+
+  /** LANG tag (RFC 6856): the server's texts in that language; resolves to its +OK text. */
+  async setLanguage(tag, options) {
+    if (typeof tag !== 'string' || tag === '') throw usage('tag must be a non-empty language tag');
+    return call(checkOptions(options), (signal) => this.#session.setLanguage({ tag, signal }));
+  }
+
+  /**
+   * Logs in and resolves to the mechanism used. `mechanism`: 'auto' (default: PLAIN over TLS,
+   * else the strongest the server offers), 'user', 'apop', 'plain', 'login', 'cram-md5',
+   * 'scram-sha-1', 'scram-sha-256'. Passwords are never sent in the clear over an unencrypted
+   * connection unless `allowCleartext` is true.
+   */
+  async login(user, password, options) {
+    const o = checkOptions(options);
+    if (typeof user !== 'string' || user === '') throw usage('user must be a non-empty string');
+    if (typeof password !== 'string') throw usage('password must be a string');
+    const mechanism = o.mechanism ?? 'auto';
+    if (typeof mechanism !== 'string') throw usage('mechanism must be a string');
+    return call(o, (signal) => this.#session.login({
+      user, secret: password, mechanism, allowCleartext: Boolean(o.allowCleartext), signal,
+    }));
+  }
+
+  /**
+   * Logs in with an OAuth 2.0 access token (OAUTHBEARER, or XOAUTH2 for Gmail and Microsoft
+   * 365). The application obtains the token; the library never runs the OAuth flow.
+   * `mechanism`: 'auto' (default), 'oauthbearer' or 'xoauth2'.
+   */
+  async loginWithToken(user, accessToken, options) {
+    const o = checkOptions(options);
+    if (typeof user !== 'string' || user === '') throw usage('user must be a non-empty string');
+    if (typeof accessToken !== 'string' || accessToken === '') throw usage('accessToken must be a non-empty string');
+    const mechanism = o.mechanism ?? 'auto';
+    if (typeof mechanism !== 'string') throw usage('mechanism must be a string');
+    return call(o, (signal) => this.#session.login({
+      user, secret: accessToken, mechanism, allowCleartext: Boolean(o.allowCleartext), token: true, signal,
+    }));
+  }
+
+  async stat(options) {
+    return call(checkOptions(options), (signal) => this.#session.stat({ signal }));
+  }
+
+  /**
+   * LIST: [{ msg, size }]. Sizes are the server's, and only hints. A listing with a line that
+   * cannot be read, or a message numbered above what stat() reported, rejects with code
+   * 'protocol' and `detail.type` 'listing' (holding what could be read).
+   */
+  async list(options) {
+    return call(checkOptions(options), (signal) => this.#session.list({ signal }));
+  }
+
+  /** LIST msg: { msg, size }; an answer about another message is a 'protocol' error. */
+  async listOne(msg, options) {
+    checkMessageNumber(msg);
+    return call(checkOptions(options), (signal) => this.#session.list({ msg, signal }));
+  }
+
+  /** UIDL: [{ msg, uid }]; uids are stable across sessions. Checked like list(). */
+  async uidl(options) {
+    return call(checkOptions(options), (signal) => this.#session.uidl({ signal }));
+  }
+
+  /** UIDL msg: { msg, uid }; an answer about another message is a 'protocol' error. */
+  async uidlOne(msg, options) {
+    checkMessageNumber(msg);
+    return call(checkOptions(options), (signal) => this.#session.uidl({ msg, signal }));
+  }
+
+  /** TOP msg lines: the headers and the first `lines` body lines, as bytes. */
+  async top(msg, lines, options) {
+    checkMessageNumber(msg);
+    if (!Number.isInteger(lines) || lines < 0) throw usage('lines must be a non-negative integer');
+    const o = checkOptions(options);
+    checkFunction(o.onProgress, 'onProgress');
+    return call(o, (signal) => this.#session.retr({ msg, lines, onProgress: o.onProgress, signal }));
+  }
+
+  /** RETR msg: the whole message as a Uint8Array. `onProgress({ received, expected })`. */
+  async retrieve(msg, options) {
+    checkMessageNumber(msg);
+    const o = checkOptions(options);
+    checkFunction(o.onProgress, 'onProgress');
+    return call(o, (signal) => this.#session.retr({ msg, onProgress: o.onProgress, signal }));
+  }
+
+  /**
+   * RETR msg as a ReadableStream of Uint8Array chunks. Memory stays bounded: the
+   * connection is read only as fast as the stream is consumed. Cancelling the stream
+   * abandons the message; the session stays usable.
+   */
+  retrieveStream(msg, options) {
+    checkMessageNumber(msg);
+    const o = checkOptions(options);
+    const session = this.#session;
+    const cancel = new AbortController();
+    let waiting = null;
+    let finished = false;
+    return new ReadableStream({
+      start(controller) {
+        const combined = { ...o, signal: o.signal ? anySignal([o.signal, cancel.signal]) : cancel.signal };
+        call(combined, (signal) => session.retrStream({
+          msg,
+          lines: o.lines,
+          onChunk(chunk) {
+            controller.enqueue(chunk);
+            if (controller.desiredSize > 0) return undefined;
+            return new Promise((resolve) => { waiting = resolve; });
+          },
+          signal,
+        })).then(() => {
+          finished = true;
+          controller.close();
+        }, (e) => {
+          finished = true;
+          if (!cancel.signal.aborted) controller.error(e);
+        });
+      },
+      pull() {
+        if (waiting) { const w = waiting; waiting = null; w(); }
+      },
+      cancel() {
+        if (!finished) cancel.abort();
+        if (waiting) { const w = waiting; waiting = null; w(); }
+      },
+    }, { highWaterMark: 4 });
+  }
+
+  /**
+   * Retrieves several messages, pipelined when the server allows it. With `onMessage(msg,
+   * bytes)`, resolves once each was handed over in order (a message the server refused goes
+   * to `onError(msg, error)`, or the call rejects with it after the others); when
+   * `onMessage` returns a promise, the next message waits for it. Without `onMessage`,
+   * returns an async iterator of { msg, bytes, error }: `for await (const m of
+   * client.retrieveMany(msgs))`, one message in memory at a time; leaving the loop early
+   * abandons the rest, and the session stays usable. `lines`: TOP instead of RETR.
+   */
+  retrieveMany(msgs, options) {
+    if (options?.onMessage === undefined) return this.#iterateMany(msgs, options);
+    return this.#retrieveEach(msgs, options);
+  }
+
+  async #retrieveEach(msgs, options) {
+    checkMessageNumbers(msgs);
+    const o = checkOptions(options);
+    checkFunction(o.onMessage, 'onMessage');
+    checkFunction(o.onError, 'onError');
+    let firstError = null;
+    await call(o, (signal) => this.#session.retrMany({
+      msgs,
+      lines: o.lines,
+      onMessage: (msg, bytes, error) => {
+        if (!error) return o.onMessage(msg, bytes);
+        const e = toPop3Error(error);
+        if (o.onError) return o.onError(msg, e);
+        firstError ??= e;
+        return undefined;
+      },
+      signal,
+    }));
+    if (firstError) throw firstError;
+  }
+
+  #iterateMany(msgs, options) {
+    // Argument errors surface where the caller awaits: at the first next().
+    let invalid = null;
+    let o = {};
+    try {
+      checkMessageNumbers(msgs);
+      o = checkOptions(options);
     } catch (e) {
-      captured.error ??= e;
+      invalid = e;
+    }
+    if (invalid) {
+      return {
+        [Symbol.asyncIterator]() { return this; },
+        next: () => Promise.reject(invalid),
+        return: async () => ({ value: undefined, done: true }),
+      };
+    }
+    const session = this.#session;
+    const stop = new AbortController();
+    // One message handed over at a time: the wasm side waits until it was taken.
+    let offer = null;
+    let taken = null;
+    let done = null;
+    const next = () => new Promise((resolve) => { offer = resolve; });
+    let pendingOffer = next();
+    const running = call({ ...o, signal: o.signal ? anySignal([o.signal, stop.signal]) : stop.signal }, (signal) => session.retrMany({
+      msgs,
+      lines: o.lines,
+      onMessage: (msg, bytes, error) => {
+        offer({ value: { msg, bytes, error: error ? toPop3Error(error) : null }, done: false });
+        return new Promise((resolve) => { taken = resolve; });
+      },
+      signal,
+    })).then(
+      () => { done = { value: undefined, done: true }; offer(done); },
+      (e) => { done = { error: e }; offer(done); },
+    );
+    return {
+      [Symbol.asyncIterator]() { return this; },
+      async next() {
+        if (taken) { const t = taken; taken = null; pendingOffer = next(); t(); }
+        const item = await pendingOffer;
+        if (item.error) {
+          pendingOffer = Promise.resolve({ value: undefined, done: true });
+          throw item.error;
+        }
+        return item;
+      },
+      async return() {
+        if (!done) {
+          stop.abort();
+          if (taken) { const t = taken; taken = null; t(); }
+          await running.catch(() => {});
+        }
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  /**
+   * Marks several messages for deletion, pipelined. Resolves to one entry per message:
+   * null when marked, or the Pop3Error the server gave for it.
+   */
+  async deleteMany(msgs, options) {
+    checkMessageNumbers(msgs);
+    const results = await call(checkOptions(options), (signal) => this.#session.deleMany({ msgs, signal }));
+    return results.map((e) => (e ? toPop3Error(e) : null));
+  }
+
+  /** DELE msg: marks the message; it is deleted when the session ends with quit(). */
+  async delete(msg, options) {
+    checkMessageNumber(msg);
+    return call(checkOptions(options), (signal) => this.#session.dele({ msg, signal }));
+  }
+
+  /** RSET: unmarks every message marked for deletion in this session. */
+  async reset(options) {
+    return call(checkOptions(options), (signal) => this.#session.rset({ signal }));
+  }
+
+  async noop(options) {
+    return call(checkOptions(options), (signal) => this.#session.noop({ signal }));
+  }
+
+  /**
+   * Synchronises the mailbox: downloads exactly the messages `state` does not record and
+   * hands each to the sink, records each batch, then applies `retention`: 'keep' (default),
+   * 'delete' (after saving), or { olderThanDays }. Ends the session with QUIT, which is when
+   * the server deletes. Resolves to a report with the new `state` (a SyncState).
+   *
+   * The sink is either `save({ uid, bytes })` (the whole message), or `sink: { begin({ uid,
+   * size }), write(chunk), commit(), abort?(), flush?() }` (streamed; `begin` may return
+   * false when it already holds that uid). Persisting: `saveState(state)` (the whole state:
+   * at the end, and after each batch unless `record` is given), and optionally
+   * `record({ entries, journal })`, a delta per batch (`journal` is the text to append to a
+   * journal that `SyncState.load` reads back). Everything may return a promise: resolve it
+   * only once the data is durable.
+   */
+  async sync(options) {
+    const o = checkOptions(options);
+    if (!o.state || (typeof o.state !== 'object' && typeof o.state !== 'string')) {
+      throw usage('state must be a sync state (see newSyncState)');
+    }
+    if ((o.save === undefined) === (o.sink === undefined)) throw usage('give either save or sink');
+    checkFunction(o.save, 'save');
+    checkFunction(o.saveState, 'saveState');
+    if (typeof o.saveState !== 'function') throw usage('saveState must be a function');
+    checkFunction(o.record, 'record');
+    checkFunction(o.onProgress, 'onProgress');
+    if (o.sink !== undefined && (o.sink === null || typeof o.sink !== 'object')) throw usage('sink must be an object');
+    const retention = retentionName(o.retention);
+    const state = (() => {
+      try {
+        return wasmState(this.#wasm, o.state);
+      } catch (e) {
+        throw fromWasm(e);
+      }
+    })();
+    const target = o.sink ?? bufferedSink(o.save);
+    const sink = {
+      begin: (m) => target.begin(m),
+      write: (chunk) => target.write(chunk),
+      commit: () => target.commit(),
+      abort: target.abort ? () => target.abort() : undefined,
+      flush: target.flush ? () => target.flush() : undefined,
+      record: o.record,
+      saveState: () => o.saveState(state),
+    };
+    try {
+      const report = await call(o, (signal) => this.#session.sync(state, {
+        retention, maxMessages: o.maxMessages, nowMs: o.now, sink, onProgress: o.onProgress, signal,
+      }));
+      return { ...report, state };
+    } catch (e) {
+      // An aborted sync leaves the session with commands in flight: close it, so the server
+      // drops the mailbox lock at once (nothing marked is deleted without QUIT).
+      if (e && e.code === 'aborted') await this.close().catch(() => {});
       throw e;
     }
-  };
-  return captured;
+  }
+
+  /** QUIT: the server deletes the marked messages and the connection closes. */
+  async quit(options) {
+    return call(checkOptions(options), (signal) => this.#session.quit({ signal }));
+  }
+
+  /** Closes the connection without QUIT: nothing marked for deletion is deleted. */
+  async close() {
+    try {
+      await this.#session.close();
+    } catch (e) {
+      throw toPop3Error(e);
+    }
+    if (this.#transport) {
+      const transport = this.#transport;
+      this.#transport = null;
+      await Promise.resolve().then(() => transport.close()).catch(() => {});
+    }
+  }
+
+  /** `await using client = await connect(...)`: closes (without QUIT) when the scope ends. */
+  async [Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose')]() {
+    if (this.state !== 'closed') await this.close();
+  }
 }
 
 /** Builds the API on an initialised wasm-bindgen module (`wasm` is its exports). */
 export function makeApi(wasm) {
-  /** A connected POP3 session. Calls may overlap: they run one after another, in order. */
-  class Pop3Client {
-    #session;
-    /** The caller's byte stream (options.transport), if the session runs on one. */
-    #transport;
-
-    constructor(session, transport) {
-      this.#session = session;
-      this.#transport = transport ?? null;
-    }
-
-    /** The server greeting: { text, code, apopTimestamp }. */
-    get greeting() { return this.#session.greeting; }
-    /** Capabilities from the last CAPA, or null. */
-    get capabilities() { return this.#session.capabilities; }
-    /** { version, cipher, terminatedBy } when the connection is encrypted, else null. */
-    get tlsInfo() { return this.#session.tlsInfo; }
-    /** 'authorization', 'transaction', 'closed', ... */
-    get state() { return this.#session.state; }
-    /** { roundTrips, commands, bytesIn, bytesOut }. */
-    get stats() { return this.#session.stats; }
-
-    async capa(options) {
-      const o = checkOptions(options, 'options');
-      return call(o, (signal) => this.#session.capa(signal));
-    }
-
-    /** STLS: upgrade to TLS (needs a transport that can, such as the Node adapter). */
-    async startTls(options) {
-      const o = checkOptions(options, 'options');
-      return call(o, (signal) => this.#session.stls(signal));
-    }
-
-    /**
-     * Logs in and resolves to the mechanism used. `mechanism`: 'auto' (default: the
-     * strongest the server offers), 'user', 'apop', 'plain', 'login', 'cram-md5'.
-     * Passwords are never sent in the clear over an unencrypted connection unless
-     * `allowCleartext` is true.
-     */
-    async login(user, password, options) {
-      const o = checkOptions(options, 'options');
-      if (typeof user !== 'string' || user === '') throw usage('user must be a non-empty string');
-      if (typeof password !== 'string') throw usage('password must be a string');
-      const mechanism = o.mechanism ?? 'auto';
-      if (typeof mechanism !== 'string') throw usage('mechanism must be a string');
-      return call(o, (signal) => this.#session.login(user, password, mechanism, Boolean(o.allowCleartext), false, signal));
-    }
-
-    /**
-     * Logs in with an OAuth 2.0 access token (OAUTHBEARER, or XOAUTH2 for Gmail and Microsoft
-     * 365). The application obtains the token; the library never runs the OAuth flow.
-     * `mechanism`: 'auto' (default), 'oauthbearer' or 'xoauth2'.
-     */
-    async loginWithToken(user, accessToken, options) {
-      const o = checkOptions(options, 'options');
-      if (typeof user !== 'string' || user === '') throw usage('user must be a non-empty string');
-      if (typeof accessToken !== 'string' || accessToken === '') throw usage('accessToken must be a non-empty string');
-      const mechanism = o.mechanism ?? 'auto';
-      if (typeof mechanism !== 'string') throw usage('mechanism must be a string');
-      return call(o, (signal) => this.#session.login(user, accessToken, mechanism, Boolean(o.allowCleartext), true, signal));
-    }
-
-    async stat(options) {
-      return call(checkOptions(options, 'options'), (signal) => this.#session.stat(signal));
-    }
-
-    /** LIST: [{ msg, size }]. Sizes are the server's, and only hints. */
-    async list(options) {
-      return call(checkOptions(options, 'options'), (signal) => this.#session.list(undefined, signal));
-    }
-
-    async listOne(msg, options) {
-      checkMessageNumber(msg);
-      return call(checkOptions(options, 'options'), (signal) => this.#session.list(msg, signal));
-    }
-
-    /** UIDL: [{ msg, uid }]; uids are stable across sessions. */
-    async uidl(options) {
-      return call(checkOptions(options, 'options'), (signal) => this.#session.uidl(undefined, signal));
-    }
-
-    async uidlOne(msg, options) {
-      checkMessageNumber(msg);
-      return call(checkOptions(options, 'options'), (signal) => this.#session.uidl(msg, signal));
-    }
-
-    /** TOP msg lines: the headers and the first `lines` body lines, as bytes. */
-    async top(msg, lines, options) {
-      checkMessageNumber(msg);
-      if (!Number.isInteger(lines) || lines < 0) throw usage('lines must be a non-negative integer');
-      const o = checkOptions(options, 'options');
-      return withCallback(o.onProgress, (onProgress) => call(o, (signal) => this.#session.retr(msg, lines, onProgress, signal)));
-    }
-
-    /** RETR msg: the whole message as a Uint8Array. `onProgress({ received, expected })`. */
-    async retrieve(msg, options) {
-      checkMessageNumber(msg);
-      const o = checkOptions(options, 'options');
-      if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw usage('onProgress must be a function');
-      return withCallback(o.onProgress, (onProgress) => call(o, (signal) => this.#session.retr(msg, undefined, onProgress, signal)));
-    }
-
-    /**
-     * RETR msg as a ReadableStream of Uint8Array chunks. Memory stays bounded: the
-     * connection is read only as fast as the stream is consumed. Cancelling the stream
-     * abandons the message; the session stays usable.
-     */
-    retrieveStream(msg, options) {
-      checkMessageNumber(msg);
-      const o = checkOptions(options, 'options');
-      const session = this.#session;
-      const cancel = new AbortController();
-      let waiting = null;
-      let finished = false;
-      return new ReadableStream({
-        start(controller) {
-          const combined = { ...o, signal: o.signal ? anySignal([o.signal, cancel.signal]) : cancel.signal };
-          call(combined, (signal) => session.retrStream(msg, o.lines, (chunk) => {
-            controller.enqueue(chunk);
-            if (controller.desiredSize > 0) return undefined;
-            return new Promise((resolve) => { waiting = resolve; });
-          }, signal)).then(() => {
-            finished = true;
-            controller.close();
-          }, (e) => {
-            finished = true;
-            if (!cancel.signal.aborted) controller.error(e);
-          });
-        },
-        pull() {
-          if (waiting) { const w = waiting; waiting = null; w(); }
-        },
-        cancel() {
-          if (!finished) cancel.abort();
-          if (waiting) { const w = waiting; waiting = null; w(); }
-        },
-      }, { highWaterMark: 4 });
-    }
-
-    /**
-     * Retrieves several messages, pipelined when the server allows it. `onMessage(msg,
-     * bytes)` is called for each, in order; a message that fails is reported through
-     * `onError(msg, error)` (default: the whole call rejects with it after the others).
-     */
-    async retrieveMany(msgs, options) {
-      if (!Array.isArray(msgs)) throw usage('msgs must be an array of message numbers');
-      msgs.forEach(checkMessageNumber);
-      const o = checkOptions(options, 'options');
-      if (typeof o.onMessage !== 'function') throw usage('onMessage must be a function');
-      let firstError = null;
-      let callbackError = null;
-      await call(o, (signal) => this.#session.retrMany(msgs, o.lines, (msg, bytes, error) => {
-        // After an abort or a failed callback, replies still on their way are not delivered.
-        if (callbackError || signal?.aborted) return;
-        try {
-          if (error) {
-            const e = toPop3Error(error);
-            if (o.onError) o.onError(msg, e);
-            else if (!firstError) firstError = e;
-            return;
-          }
-          o.onMessage(msg, bytes);
-        } catch (e) {
-          callbackError = e;
-          throw e;
-        }
-      }, signal)).catch((e) => {
-        // The callback's own error, not the wrapper the wasm side made of it.
-        throw callbackError ?? e;
-      });
-      if (firstError) throw firstError;
-    }
-
-    /**
-     * Marks several messages for deletion, pipelined. Resolves to one entry per message:
-     * null when marked, or the Pop3Error the server gave for it.
-     */
-    async deleteMany(msgs, options) {
-      if (!Array.isArray(msgs)) throw usage('msgs must be an array of message numbers');
-      msgs.forEach(checkMessageNumber);
-      const results = await call(checkOptions(options, 'options'), (signal) => this.#session.deleMany(msgs, signal));
-      return results.map((e) => (e ? toPop3Error(e) : null));
-    }
-
-    /** DELE msg: marks the message; it is deleted when the session ends with quit(). */
-    async delete(msg, options) {
-      checkMessageNumber(msg);
-      return call(checkOptions(options, 'options'), (signal) => this.#session.dele(msg, signal));
-    }
-
-    /** RSET: unmarks every message marked for deletion in this session. */
-    async reset(options) {
-      return call(checkOptions(options, 'options'), (signal) => this.#session.rset(signal));
-    }
-
-    async noop(options) {
-      return call(checkOptions(options, 'options'), (signal) => this.#session.noop(signal));
-    }
-
-    /**
-     * Synchronises the mailbox: downloads exactly the messages `state` does not record, hands
-     * each to `save({ uid, bytes })` and waits for it (resolve only once the message is
-     * durably stored; saving the same uid twice must not make two copies), records it and
-     * calls `saveState(state)` (persist it; resolve once durable), then applies `retention`:
-     * 'keep' (default), 'delete' (after saving), or { olderThanDays }. Ends the session with
-     * QUIT, which is when the server deletes. Resolves to a report with the new state.
-     */
-    async sync(options) {
-      const o = checkOptions(options, 'options');
-      if (!o.state || typeof o.state !== 'object') throw usage('state must be a sync state (see newSyncState)');
-      if (typeof o.save !== 'function' || typeof o.saveState !== 'function') throw usage('save and saveState must be functions');
-      let retention = o.retention ?? 'keep';
-      let days;
-      if (typeof retention === 'object' && retention !== null) {
-        days = retention.olderThanDays;
-        retention = 'older';
-      }
-      if (!['keep', 'delete', 'older'].includes(retention)) throw usage("retention must be 'keep', 'delete' or { olderThanDays }");
-      const now = o.now ?? Date.now();
-      const captured = captureErrors();
-      const save = captured.wrap((uid, bytes) => o.save({ uid, bytes }));
-      const saveState = captured.wrap((state) => o.saveState(state));
-      if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw usage('onProgress must be a function');
-      // The wasm side ignores what the progress callback throws: stop the sync then (without
-      // QUIT, so nothing is deleted) and fail with that error, as retrieve() does. The abort
-      // is queued: it must not re-enter the wasm module from inside its own callback.
-      const stop = new AbortController();
-      let progressFailed = false;
-      let progressError;
-      const onProgress = o.onProgress ? (p) => {
-        if (progressFailed) return;
-        try {
-          o.onProgress(p);
-        } catch (e) {
-          progressFailed = true;
-          progressError = e;
-          queueMicrotask(() => stop.abort());
-        }
-      } : undefined;
-      const combined = { ...o, signal: o.signal ? anySignal([o.signal, stop.signal]) : stop.signal };
-      try {
-        return await call(combined, (signal) => this.#session.sync(
-          o.state, retention, days, o.maxMessages, now, save, saveState, onProgress, signal,
-        ));
-      } catch (e) {
-        // An aborted sync drops the connection inside the wasm module without closing the
-        // byte stream (it holds the only client): close it, or the socket (and the server's
-        // lock on the mailbox) would stay until the server times out.
-        if (e.code === 'aborted' && this.#transport && this.#session.state === 'closed') {
-          const transport = this.#transport;
-          this.#transport = null;
-          await Promise.resolve().then(() => transport.close()).catch(() => {});
-        }
-        throw captured.error ?? (progressFailed ? progressError : e);
-      }
-    }
-
-    /** QUIT: the server deletes the marked messages and the connection closes. */
-    async quit(options) {
-      return call(checkOptions(options, 'options'), (signal) => this.#session.quit(signal));
-    }
-
-    /** Closes the connection without QUIT: nothing marked for deletion is deleted. */
-    async close() {
-      try {
-        await this.#session.close();
-      } catch (e) {
-        throw toPop3Error(e);
-      }
-    }
-  }
+  defaultWasm ??= wasm;
 
   /**
    * Connects to a POP3 server through `options.url` (a WebSocket to a websockify-style
@@ -440,7 +570,7 @@ export function makeApi(wasm) {
    * greeting, and with `tls: 'starttls'` upgrades the connection with STLS.
    */
   async function connectWith(options) {
-    const o = checkOptions(options, 'options');
+    const o = checkOptions(options);
     if (o.url === undefined && o.transport === undefined) {
       throw usage('connect() needs url (a WebSocket proxy) or transport (a byte stream)');
     }
@@ -475,7 +605,7 @@ export function makeApi(wasm) {
       window: o.window,
       signal,
     }));
-    const client = new Pop3Client(session, o.transport);
+    const client = new Pop3Client(session, wasm, o.transport);
     if (tls === 'starttls') {
       try {
         await client.startTls({ signal: o.signal });
@@ -490,31 +620,37 @@ export function makeApi(wasm) {
   /** A new, empty sync state for `account` (such as 'alice@mail.example.org'). */
   function newSyncState(account) {
     if (typeof account !== 'string' || account === '') throw usage('account must be a non-empty string');
-    return wasm.newSyncState(account);
+    return new wasm.SyncState(account);
   }
 
   /**
-   * Checks a stored sync state (an object or JSON text): a corrupt one, one from another
-   * program or version, or (with `account`) another mailbox's, is a Pop3Error, never an
-   * empty state that would download everything again.
+   * Checks a stored sync state (JSON text, or an object) strictly, and returns it as a
+   * SyncState: a corrupt one, one from another program or version, or (with `account`)
+   * another mailbox's, is a Pop3Error, never an empty state that would download everything
+   * again.
    */
   function checkSyncState(state, account) {
-    let value = state;
-    if (typeof state === 'string') {
-      try {
-        value = JSON.parse(state);
-      } catch (e) {
-        throw new Pop3Error(`the sync state is corrupt (not JSON: ${e.message}); fix or remove it`, { code: 'usage' });
-      }
-    }
+    const text = typeof state === 'string' ? state : JSON.stringify(state);
+    if (text === undefined) throw usage('the sync state must be JSON text or an object');
     try {
-      return wasm.checkSyncState(value, account);
+      return wasm.SyncState.parse(text, account);
     } catch (e) {
-      throw toPop3Error(e);
+      throw fromWasm(e);
     }
   }
 
-  return { Pop3Client, connectWith, newSyncState, checkSyncState, buildInfo: () => wasm.buildInfo() };
+  /** A state file's text and its journal's (either may be null) as the current SyncState. */
+  function loadSyncState(stateText, journalText, account) {
+    try {
+      return wasm.SyncState.load(stateText ?? undefined, journalText ?? undefined, account);
+    } catch (e) {
+      throw fromWasm(e);
+    }
+  }
+
+  return {
+    Pop3Client, connectWith, newSyncState, checkSyncState, loadSyncState, buildInfo: () => wasm.buildInfo(), wasm,
+  };
 }
 
 function sleep(ms, signal) {
@@ -526,67 +662,96 @@ function sleep(ms, signal) {
 }
 
 /**
- * Watches a mailbox. POP3 has no push, so this connects every `intervalMs` (raised to the
- * server's LOGIN-DELAY when longer) with `connectAndLogin()`, runs `client.sync()` with the
- * options, and calls `onMessage({ uid, bytes })` for each new message (after it was saved)
- * and `onSync(report)` after each run. Transient failures (network, timeouts, [SYS/TEMP],
- * [IN-USE], [LOGIN-DELAY]) are retried with exponential back-off (`retries`: { max, baseMs,
- * maxMs }), reported to `onRetry({ error, attempt, delayMs })`; a permanent one, or one that
- * outlasts the retries, rejects. Abort `signal` to stop: the watch then resolves with the
- * latest state.
+ * Watches a mailbox. POP3 has no push, so this connects every `intervalMs` with
+ * `connectAndLogin()`, runs `client.sync()` with the options, and calls `onMessage({ uid,
+ * bytes })` for each new message (after it was saved) and `onSync(report)` after each run.
+ * Transient failures (network, timeouts, [SYS/TEMP], [IN-USE], [LOGIN-DELAY]) are retried with
+ * exponential back-off (`retries`: { max, baseMs, maxMs }), reported to `onRetry({ error,
+ * attempt, delayMs })`; a permanent one, or one that outlasts the retries, rejects. No login
+ * comes sooner than the largest LOGIN-DELAY the server announced, before or after login. The
+ * policy is the Rust one (`sync::watch`). Abort `signal` to stop: the watch then resolves with
+ * the latest state.
  */
 export async function watch(connectAndLogin, options) {
-  const o = checkOptions(options, 'options');
+  const o = checkOptions(options);
   if (typeof connectAndLogin !== 'function') throw usage('connectAndLogin must be a function returning a logged-in client');
-  if (typeof o.save !== 'function' || typeof o.saveState !== 'function') throw usage('save and saveState must be functions');
-  const interval = o.intervalMs ?? 60_000;
+  if ((o.save === undefined) === (o.sink === undefined)) throw usage('give either save or sink');
+  if (typeof o.saveState !== 'function') throw usage('saveState must be a function');
+  if (!defaultWasm) throw usage('the module is not initialised');
   const retries = { max: 5, baseMs: 2_000, maxMs: 300_000, ...o.retries };
+  const policy = new defaultWasm.WatchPolicy(o.intervalMs ?? 60_000, retries.max, retries.baseMs, retries.maxMs);
   let state = o.state;
   let attempt = 0;
-  let loginDelayMs = 0;
   const signal = o.signal;
-  while (!signal?.aborted) {
-    let wait;
-    try {
-      const client = await connectAndLogin();
-      loginDelayMs = (client.capabilities?.loginDelay?.seconds ?? 0) * 1000 || loginDelayMs;
-      let report;
+  try {
+    while (!signal?.aborted) {
+      let wait;
       try {
-        report = await client.sync({
-          ...o,
-          state,
-          save: async (message) => {
-            await o.save(message);
-            o.onMessage?.(message);
-          },
-          saveState: async (s) => {
-            state = s;
-            await o.saveState(s);
-          },
-        });
+        const client = await connectAndLogin();
+        policy.noteLoginDelay(client.loginDelay ?? undefined);
+        let report;
+        try {
+          report = await client.sync({
+            ...o,
+            state,
+            ...messageHooks(o),
+            saveState: async (s) => {
+              state = s;
+              await o.saveState(s);
+            },
+          });
+        } catch (e) {
+          // sync() closes the session itself once it reached the server; a failure before that
+          // (a bad option) must not leak the connection.
+          await client.close().catch(() => {});
+          throw e;
+        }
+        state = report.state;
+        policy.noteLoginDelay(report.loginDelay ?? undefined);
+        attempt = 0;
+        o.onSync?.(report);
+        wait = policy.intervalMs();
       } catch (e) {
-        // sync() closes the session itself once it reached the server; a failure before that
-        // (a bad option) must not leak the connection.
-        await client.close().catch(() => {});
-        throw e;
+        if (signal?.aborted || e?.code === 'aborted') break;
+        // The caller's own error (from save, saveState, onMessage or connectAndLogin) as it is.
+        if (!(e instanceof Pop3Error)) throw e;
+        policy.noteLoginDelay(e.loginDelay ?? undefined);
+        attempt += 1;
+        wait = policy.retryDelayMs(attempt, e.transient);
+        if (wait === undefined) throw e;
+        o.onRetry?.({ error: e, attempt, delayMs: wait });
       }
-      state = report.state;
-      attempt = 0;
-      o.onSync?.(report);
-      wait = Math.max(interval, loginDelayMs);
-    } catch (e) {
-      const error = toPop3Error(e);
-      if (signal?.aborted || error.code === 'aborted') break;
-      attempt += 1;
-      // The caller's own error (from save, saveState, onMessage or connectAndLogin) as it is.
-      if (!error.transient || attempt > retries.max) throw e;
-      wait = Math.min(retries.baseMs * 2 ** (attempt - 1), retries.maxMs);
-      if (error.responseCode === 'IN-USE' || error.responseCode === 'LOGIN-DELAY') wait = Math.max(wait, loginDelayMs);
-      o.onRetry?.({ error, attempt, delayMs: wait });
+      await sleep(wait, signal);
     }
-    await sleep(wait, signal);
+  } finally {
+    policy.free?.();
   }
   return state;
+}
+
+/** The sink options of `o` (save or sink), calling `o.onMessage` after each message is saved. */
+function messageHooks(o) {
+  if (o.save) {
+    return {
+      save: async (message) => {
+        await o.save(message);
+        o.onMessage?.(message);
+      },
+    };
+  }
+  let uid = null;
+  return {
+    sink: {
+      begin: (message) => { uid = message.uid; return o.sink.begin(message); },
+      write: (chunk) => o.sink.write(chunk),
+      commit: async () => {
+        await o.sink.commit();
+        o.onMessage?.({ uid });
+      },
+      abort: o.sink.abort ? () => o.sink.abort() : undefined,
+      flush: o.sink.flush ? () => o.sink.flush() : undefined,
+    },
+  };
 }
 
 /** CA certificates as PEM text (accepts strings, bytes, or arrays of them). */

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { connect } from '../src/node.js';
+import { connect, loadSyncState } from '../src/node.js';
 import {
   deliver, freePort, repo, sampleMail, scriptedServer, stallingServer, startStack, waitForPort,
 } from './helpers.js';
@@ -94,8 +94,24 @@ function rustFileName(uid) {
   return `pop3-${createHash('sha256').update(uid).digest('hex').slice(0, 24)}.${host}`;
 }
 
+/**
+ * The sync state of a Maildir as the next run will see it: the state file and the journal of
+ * a run that did not finish, read by the library (a plain object).
+ */
 function readState(dir) {
-  return JSON.parse(fs.readFileSync(path.join(dir, 'pop3-state.json'), 'utf8'));
+  const read = (name) => {
+    try {
+      return fs.readFileSync(path.join(dir, name), 'utf8');
+    } catch (e) {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    }
+  };
+  const text = read('pop3-state.json');
+  const account = text ? JSON.parse(text).account : null;
+  const journal = read('pop3-state.journal');
+  assert.ok(text || journal, `no state in ${dir}`);
+  return loadSyncState(text, journal, account ?? 'u@127.0.0.1').toJSON();
 }
 
 /** Resolves when `stream` (a child's stdout or stderr) has printed text matching `pattern`. */

@@ -231,8 +231,18 @@ export async function main(host: string, port: number, ca: string): Promise<void
   void client.retrieve('1');
   // @ts-expect-error: not a tls mode
   void connect({ host, tls: 'sometimes' });
-  // @ts-expect-error: onMessage is required
-  void client.retrieveMany([1], {});
+  // @ts-expect-error: onMessage is a function
+  void client.retrieveMany([1], { onMessage: 'x' });
+  // Without onMessage: an async iterator of { msg, bytes, error }.
+  for await (const m of client.retrieveMany([1, 2])) {
+    const n: number = m.msg;
+    void n;
+    if (m.bytes) notAny(m.bytes);
+  }
+  // What "await using" calls (that syntax needs lib esnext.disposable in the calling project).
+  const disposable = await connect({ host });
+  const dispose: () => Promise<void> = disposable[Symbol.asyncDispose];
+  void dispose;
   // @ts-expect-error: no such error code
   const bad: ErrorCode = 'oops';
   void bad;

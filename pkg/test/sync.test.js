@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { Pop3Error, checkSyncState, connect, newSyncState, watch } from '../src/node.js';
+import { Pop3Error, checkSyncState, connect, loadSyncState, newSyncState, watch } from '../src/node.js';
 import { deliver, repo, stallingServer, startStack } from './helpers.js';
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
@@ -74,7 +74,7 @@ function memorySink() {
       sink.saves.push(uid);
       if (!sink.stored.has(uid)) sink.stored.set(uid, Buffer.from(bytes));
     },
-    saveState: (state) => { sink.states.push(structuredClone(state)); },
+    saveState: (state) => { sink.states.push(state.toJSON()); },
     get lastState() { return sink.states.at(-1); },
   };
   return sink;
@@ -117,10 +117,14 @@ describe('client.sync against Dovecot', () => {
     });
     assert.equal(first.bytes, sources.alice.reduce((n, s) => n + s.bytes.length, 0));
     assert.deepEqual(Object.keys(first.state.messages).sort(), [...first.savedUids].sort());
-    assert.deepEqual(sink.lastState, first.state, 'the report state is the one persisted last');
+    assert.deepEqual(sink.lastState, first.state.toJSON(), 'the report state is the one persisted last');
     assert.equal(first.state.account, account);
-    // A state is persisted after each message, each one recording one more.
-    assert.deepEqual(sink.states.slice(0, 5).map((s) => Object.keys(s.messages).length), [1, 2, 3, 4, 5]);
+    // Without `record`, the whole state is persisted after each batch of records and at the
+    // end: never fewer messages than before, never more than were saved.
+    const counts = sink.states.map((s) => Object.keys(s.messages).length);
+    assert.deepEqual(counts, [...counts].sort((a, b) => a - b), `non-decreasing: ${counts}`);
+    assert.equal(counts.at(-1), 5);
+    assert.ok(counts.length <= 6, `${counts.length} saves for 5 messages`);
     assert.deepEqual(progress.at(-1), { messagesDone: 5, messagesTotal: 5, bytesDone: first.bytes, bytesTotal: first.bytes });
     assert.equal(progress[0].messagesDone, 0);
 
@@ -200,24 +204,20 @@ describe('client.sync against Dovecot', () => {
     assert.equal(await serverCount('carol'), 0);
   });
 
-  test('a saveState that rejects: the message is saved but not recorded, and saved again (idempotently) next time', async () => {
+  test('a saveState that rejects: the messages are saved but not recorded, and saved again (idempotently) next time', async () => {
     const sink = memorySink();
     const boom = new Error('state not written (from the test)');
-    let calls = 0;
-    const failing = (s) => {
-      calls += 1;
-      return calls === 3 ? Promise.reject(boom) : sink.saveState(s);
-    };
+    const failing = () => Promise.reject(boom);
     await assert.rejects((await login('dave')).sync({ state: newSyncState('dave'), save: sink.save, saveState: failing, retention: 'delete' }),
       (e) => e === boom);
-    assert.equal(sink.saves.length, 3, 'the third was saved, then its record failed');
-    assert.equal(Object.keys(sink.lastState.messages).length, 2);
-    assert.equal(await serverCount('dave'), 5);
-    const next = await (await login('dave')).sync({ state: sink.lastState, save: sink.save, saveState: sink.saveState, retention: 'delete' });
-    assert.equal(next.saved, 3);
-    assert.equal(sink.saves.length, 6);
-    assert.equal(sink.saves[2], sink.saves[3], 'the unrecorded message is handed over again');
-    assert.equal(sink.stored.size, 5, 'and the idempotent sink keeps one copy');
+    const handed = sink.saves.length;
+    assert.ok(handed >= 1, 'messages were saved before their record failed');
+    assert.equal(sink.states.length, 0, 'nothing recorded');
+    assert.equal(await serverCount('dave'), 5, 'nothing deleted: no record, no DELE');
+    const next = await (await login('dave')).sync({ state: newSyncState('dave'), save: sink.save, saveState: sink.saveState, retention: 'delete' });
+    assert.equal(next.saved, 5);
+    assert.equal(sink.saves.length, handed + 5, 'the unrecorded messages are handed over again');
+    assert.equal(sink.stored.size, 5, 'and the idempotent sink keeps one copy of each');
     assert.equal(next.deleted, 5);
   });
 
@@ -244,12 +244,13 @@ describe('client.sync against Dovecot', () => {
     }), (e) => e === boom);
   });
 
-  test('checkSyncState refuses corrupt, foreign, newer and other-account states', () => {
+  test('checkSyncState reads strictly: every malformed shape is refused with a reason', () => {
     const state = newSyncState('erin@example.org');
-    assert.deepEqual(state, { format: 'pop3-wasm-sync', version: 1, account: 'erin@example.org', messages: {} });
-    state.messages['uid-1'] = { savedAt: 1_700_000_000, size: 42 };
-    assert.deepEqual(checkSyncState(JSON.stringify(state), 'erin@example.org'), state);
-    assert.deepEqual(checkSyncState(state), state);
+    assert.deepEqual(state.toJSON(), { format: 'pop3-wasm-sync', version: 1, account: 'erin@example.org', messages: {} });
+    const stored = { ...state.toJSON(), messages: { 'uid-1': { savedAt: 1_700_000_000, size: 42 } } };
+    assert.deepEqual(checkSyncState(JSON.stringify(stored), 'erin@example.org').toJSON(), stored);
+    assert.deepEqual(checkSyncState(stored).toJSON(), stored);
+    assert.deepEqual(JSON.parse(String(checkSyncState(stored))), stored, 'String(state) is its JSON');
     const refused = (input, account, pattern) => {
       assert.throws(() => checkSyncState(input, account), (e) => {
         assert.ok(e instanceof Pop3Error, String(e));
@@ -258,15 +259,58 @@ describe('client.sync against Dovecot', () => {
         return true;
       }, JSON.stringify(input));
     };
+    const header = '"format":"pop3-wasm-sync","version":1,"account":"a"';
     refused('{"format": "pop3-wasm-sync", "vers', undefined, /corrupt \(not JSON/);
     refused('', undefined, /corrupt/);
     refused('{"format":"something-else","version":1,"account":"a","messages":{}}', undefined, /not a pop3-wasm sync state/);
     refused('[]', undefined, /not a pop3-wasm sync state/);
-    refused({ ...state, version: 2 }, undefined, /newer version/);
-    refused(JSON.stringify({ ...state, version: undefined }), undefined, /no version/);
-    refused({ ...state, messages: { x: { savedAt: 'soon' } } }, undefined, /corrupt/);
-    refused(state, 'mallory@example.org', /belongs to "erin@example\.org", not "mallory@example\.org"/);
+    refused('null', undefined, /not a pop3-wasm sync state/);
+    refused({ ...stored, version: 2 }, undefined, /newer version/);
+    refused(JSON.stringify({ ...stored, version: undefined }), undefined, /no version/);
+    refused({ ...stored, messages: { x: { savedAt: 'soon', size: 1 } } }, undefined, /savedAt/);
+    // What used to be taken for an empty state (issue 19): messages as an array, or null.
+    refused({ ...stored, messages: [] }, undefined, /messages is an array/);
+    refused({ ...stored, messages: null }, undefined, /messages is null/);
+    refused({ ...stored, extra: true }, undefined, /unknown field "extra"/);
+    refused({ ...stored, messages: { x: { savedAt: 1, size: 1, flag: 1 } } }, undefined, /unknown field "flag"/);
+    refused({ ...stored, messages: { x: { savedAt: 1 } } }, undefined, /no size/);
+    refused({ ...stored, messages: { x: [] } }, undefined, /is an array, not an object/);
+    refused(`{${header},"messages":{"x":{"savedAt":1,"size":1},"x":{"savedAt":2,"size":1}}}`, undefined, /appears twice/);
+    refused({ ...stored, messages: { 'a\u0007b': { savedAt: 1, size: 1 } } }, undefined, /not a unique id/);
+    refused({ ...stored, messages: { [`${'x'.repeat(71)}`]: { savedAt: 1, size: 1 } } }, undefined, /not a unique id/);
+    refused(stored, 'mallory@example.org', /belongs to "erin@example\.org", not "mallory@example\.org"/);
     assert.throws(() => newSyncState(''), (e) => e instanceof Pop3Error && e.code === 'usage');
+  });
+
+  test('with record(), persisting costs the change: a journal per batch, the whole state once', async () => {
+    const user = 'frank';
+    // A clean mailbox of 150 messages for this test (frank's first ones are used above).
+    const client0 = await login(user);
+    await client0.deleteMany((await client0.list()).map((e) => e.msg));
+    await client0.quit();
+    deliverNew(user, Array.from({ length: 150 }, (_, i) => 100 + i));
+    const records = [];
+    const saves = [];
+    const stored = new Map();
+    const client = await login(user);
+    const report = await client.sync({
+      state: newSyncState(user),
+      save: ({ uid, bytes }) => { stored.set(uid, bytes.length); },
+      record: (batch) => { records.push(batch); },
+      saveState: (state) => { saves.push(state.size); },
+    });
+    assert.equal(report.saved, 150);
+    assert.deepEqual(saves, [150], 'the whole state is written once, at the end');
+    const recorded = records.flatMap((b) => b.entries.map((e) => e.uid));
+    assert.deepEqual(recorded, report.savedUids, 'every saved message recorded once, in order');
+    assert.ok(records.every((b) => b.entries.length <= 64), 'batches of at most 64');
+    // The journal text is what loadSyncState reads back.
+    const journal = records.map((b) => b.journal).join('');
+    assert.equal(journal.split('\n').filter(Boolean).length, 150);
+    const reloaded = loadSyncState(null, journal, user);
+    assert.equal(reloaded.size, 150);
+    assert.ok(report.savedUids.every((uid) => reloaded.has(uid)));
+    assert.ok(client.stats.commands >= 150, 'stats are fresh after sync');
   });
 });
 
@@ -316,7 +360,7 @@ describe('watch', () => {
     assert.equal(messages.length, 2);
     assert.ok(Buffer.from(messages[1].bytes).equals(sources.erin[1].bytes));
     assert.equal(Object.keys(final.messages).length, 2);
-    assert.deepEqual(final, sink.lastState);
+    assert.deepEqual(final.toJSON(), sink.lastState);
   });
 
   test("a failing save ends the watch with the caller's own error", async () => {
@@ -426,7 +470,7 @@ describe('watch against a scripted server', () => {
     assert.ok(reports[0].at - retries[0].at >= 70, 'it waited before trying again');
     assert.equal(reports.length, 1);
     assert.equal(reports[0].report.onServer, 0);
-    assert.deepEqual(state, newSyncState('u@127.0.0.1'));
+    assert.deepEqual(state.toJSON(), newSyncState('u@127.0.0.1').toJSON());
     const sessions = new Set(server.log.map((l) => l.session));
     assert.equal(sessions.size, 2);
     assert.ok(!server.log.some((l) => l.session === 1 && /^(LIST|UIDL|RETR|DELE|QUIT)/.test(l.command)), 'nothing after the refused login');

@@ -1,5 +1,13 @@
 // Types of the pop3-wasm package (every runtime entry point shares them).
 
+declare global {
+  // `await using` (explicit resource management) without requiring lib "esnext.disposable":
+  // the same declaration the lib and @types/node make, so they merge.
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 /** Stable error codes; branch on these, not on messages. */
 export type ErrorCode =
   | 'server' // the server answered -ERR; see responseCode and serverText
@@ -21,7 +29,7 @@ export type ErrorCode =
 export declare class Pop3Error extends Error {
   constructor(message: string, init?: {
     code?: ErrorCode; responseCode?: string | null; serverText?: string | null; transient?: boolean;
-    deletionsUncertain?: boolean; detail?: ErrorDetail | null; cause?: unknown;
+    deletionsUncertain?: boolean; loginDelay?: number | null; detail?: ErrorDetail | null; cause?: unknown;
   });
   readonly code: ErrorCode;
   /** The server's response code: 'IN-USE', 'LOGIN-DELAY', 'SYS/TEMP', 'SYS/PERM', 'AUTH', 'UTF8', or another. */
@@ -39,6 +47,11 @@ export declare class Pop3Error extends Error {
    * this (code 'server': nothing was deleted). `client.sync()` sorts it out on its next run.
    */
   readonly deletionsUncertain: boolean;
+  /**
+   * The largest LOGIN-DELAY (seconds) the server announced in the session that failed, before
+   * or after login, or null: a retry must not log in sooner.
+   */
+  readonly loginDelay: number | null;
   /** A machine-readable account of the error, for the conditions ErrorDetail lists; else null. */
   readonly detail: ErrorDetail | null;
 }
@@ -228,12 +241,32 @@ export interface StreamOptions extends CallOptions {
 }
 
 export interface RetrieveManyOptions extends CallOptions {
-  /** Called for each message, in order, as it arrives. */
-  onMessage: (msg: number, bytes: Uint8Array) => void;
+  /**
+   * Called for each message, in order, as it arrives. When it returns a promise, the next
+   * message is handed over once it settles.
+   */
+  onMessage: (msg: number, bytes: Uint8Array) => unknown;
   /** Called for a message that failed; without it the call rejects after the others. */
   onError?: (msg: number, error: Pop3Error) => void;
   /** Fetch `TOP msg lines` instead of whole messages. */
   lines?: number;
+}
+
+/** What `for await (const m of client.retrieveMany(msgs))` yields. */
+export interface RetrievedMessage {
+  msg: number;
+  /** The message, or null when the server refused it (see `error`). */
+  bytes: Uint8Array | null;
+  /** The server's refusal of this one message (the others continue), or null. */
+  error: Pop3Error | null;
+}
+
+/** A language the server offers for its texts (RFC 6856). */
+export interface Language {
+  /** The tag, such as 'en' or 'fr-CA'. */
+  tag: string;
+  /** The server's description of it (may be empty). */
+  description: string;
 }
 
 /** A connected POP3 session. Calls may overlap: they queue and run in order. */
@@ -243,9 +276,18 @@ export declare class Pop3Client {
   readonly capabilities: Capabilities | null;
   readonly tlsInfo: TlsInfo | null;
   readonly state: SessionState;
+  /** Counters as of the end of the last call (also after quit() or sync()). */
   readonly stats: Stats;
+  /** The largest LOGIN-DELAY (seconds) the server announced, before or after login, or null. */
+  readonly loginDelay: number | null;
   capa(options?: CallOptions): Promise<Capabilities | null>;
   startTls(options?: CallOptions): Promise<void>;
+  /** UTF8 (RFC 6856): switches the session to UTF-8, before login; the server must offer it (capabilities.utf8). */
+  utf8(options?: CallOptions): Promise<void>;
+  /** LANG (RFC 6856): the languages the server offers for its texts (capabilities.lang). */
+  languages(options?: CallOptions): Promise<Language[]>;
+  /** LANG tag (RFC 6856): the server's texts in that language from now on; resolves to its +OK text. */
+  setLanguage(tag: string, options?: CallOptions): Promise<string>;
   /** Logs in; resolves to the mechanism used ('SCRAM-SHA-256', 'CRAM-MD5', 'APOP', 'PLAIN', 'USER', ...). */
   login(user: string, password: string, options?: LoginOptions): Promise<string>;
   /**
@@ -261,7 +303,14 @@ export declare class Pop3Client {
   top(msg: number, lines: number, options?: RetrieveOptions): Promise<Uint8Array>;
   retrieve(msg: number, options?: RetrieveOptions): Promise<Uint8Array>;
   retrieveStream(msg: number, options?: StreamOptions): ReadableStream<Uint8Array>;
+  /** Several messages, pipelined, each handed to `onMessage` in order. */
   retrieveMany(msgs: number[], options: RetrieveManyOptions): Promise<void>;
+  /**
+   * Several messages, pipelined, as an async iterator: `for await (const { msg, bytes } of
+   * client.retrieveMany(msgs))`. One message at a time is held; breaking out of the loop
+   * abandons the rest, and the session stays usable.
+   */
+  retrieveMany(msgs: number[], options?: Omit<RetrieveManyOptions, 'onMessage' | 'onError'>): AsyncIterableIterator<RetrievedMessage>;
   /** Marks a message for deletion; it is deleted when the session ends with quit(). */
   delete(msg: number, options?: CallOptions): Promise<void>;
   /** Marks several messages, pipelined: per message null, or the server's refusal. */
@@ -279,6 +328,8 @@ export declare class Pop3Client {
   quit(options?: CallOptions): Promise<void>;
   /** Closes the connection without QUIT: nothing marked for deletion is deleted. */
   close(): Promise<void>;
+  /** `await using client = await connect(...)`: closes (without QUIT) when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export declare function connect(options: ConnectOptions): Promise<Pop3Client>;
@@ -357,14 +408,48 @@ export declare function buildInfo(): {
   tls: boolean;
 };
 
-/** The record of a mailbox's saved messages: small, versioned JSON; persist it as it is. */
-export interface SyncState {
-  format: 'pop3-wasm-sync';
-  version: 1;
+/**
+ * The record of a mailbox's saved messages, held by the library (in the wasm module). Persist
+ * it as JSON: `String(state)` (or `JSON.stringify(state)`); read it back with
+ * checkSyncState(text) or loadSyncState(). Reading is strict: a state that is not exactly
+ * this format is a Pop3Error, never an empty state.
+ */
+export declare class SyncState {
+  readonly format: 'pop3-wasm-sync';
+  readonly version: 1;
   /** The mailbox it belongs to, such as 'alice@mail.example.org'. */
-  account: string;
-  /** Saved messages by unique id: when (seconds since the epoch) and how big. */
-  messages: Record<string, { savedAt: number; size: number }>;
+  readonly account: string;
+  /** How many messages are recorded. */
+  readonly size: number;
+  /** Saved messages by unique id: when (seconds since the epoch) and how big (built on request). */
+  readonly messages: Record<string, { savedAt: number; size: number }>;
+  /** Whether `uid` is recorded. */
+  has(uid: string): boolean;
+  /** The state as a plain object (what JSON.stringify writes). */
+  toJSON(): { format: 'pop3-wasm-sync'; version: 1; account: string; messages: Record<string, { savedAt: number; size: number }> };
+  /** The state's JSON text. */
+  toString(): string;
+  /** Frees its memory now rather than when collected. */
+  free(): void;
+}
+
+/** A state as you stored it: a SyncState, its JSON text, or the object JSON.parse made of it. */
+export type StoredSyncState = SyncState | string | ReturnType<SyncState['toJSON']>;
+
+/**
+ * A sink that receives each message as a stream: `begin`, `write`…, `commit` (or `abort`).
+ * Every method may return a promise; `commit` must resolve only once the message is durable
+ * (or `flush` must, when given).
+ */
+export interface SyncSink {
+  /** A message starts. Return false when you already hold `uid` (nothing is written then). */
+  begin(message: { uid: string; size: number | null }): unknown;
+  write(chunk: Uint8Array): unknown;
+  commit(): unknown;
+  /** The message being written failed: remove what was written. */
+  abort?(): unknown;
+  /** Make every committed message durable (when commit defers part of it); called before each record. */
+  flush?(): unknown;
 }
 
 export interface SyncProgress {
@@ -377,11 +462,22 @@ export interface SyncProgress {
 
 export interface SyncOptions extends CallOptions {
   /** The state from the last run, or newSyncState(account) the first time. */
-  state: SyncState;
-  /** Store a message; resolve only once it is durable. Saving the same uid twice must not make two copies. */
-  save(message: { uid: string; bytes: Uint8Array }): Promise<void> | void;
-  /** Persist the state; resolve only once it is durable. */
-  saveState(state: SyncState): Promise<void> | void;
+  state: StoredSyncState;
+  /**
+   * Store a whole message; resolve only once it is durable. Saving the same uid twice must
+   * not make two copies. Give either `save` or `sink`.
+   */
+  save?(message: { uid: string; bytes: Uint8Array }): unknown;
+  /** Store each message as a stream (no message is held whole). Give either `save` or `sink`. */
+  sink?: SyncSink;
+  /**
+   * Persist a batch of records, a delta (`journal`: the text to append to a journal that
+   * loadSyncState reads back); resolve only once durable. Without it, saveState is called
+   * after each batch, which costs the whole state each time.
+   */
+  record?(batch: { entries: Array<{ uid: string; savedAt: number; size: number }>; journal: string }): unknown;
+  /** Persist the whole state (once at the end of a run; and per batch without `record`); resolve only once durable. */
+  saveState(state: SyncState): unknown;
   /** 'keep' (default), 'delete' (each message once saved), or delete what was saved that many days ago. */
   retention?: 'keep' | 'delete' | { olderThanDays: number };
   /** Download at most this many new messages this run. */
@@ -401,22 +497,31 @@ export interface SyncReport {
   savedUids: string[];
   /** Ids made from header digests (no UIDL), the server's expiry policy, messages skipped. */
   warnings: string[];
+  /** New messages not downloaded this run (maxMessages, over maxMessageBytes, or refused): the next run tries them. */
+  remaining: number;
+  /** The largest LOGIN-DELAY (seconds) the server announced in the session, or null. */
+  loginDelay: number | null;
   /** The new state (also passed to saveState). */
   state: SyncState;
 }
 
 /** A new, empty sync state. */
 export declare function newSyncState(account: string): SyncState;
-/** Checks a stored state (object or JSON): corrupt, foreign or newer-version states are a Pop3Error. */
-export declare function checkSyncState(state: SyncState | string, account?: string): SyncState;
+/**
+ * Reads a stored state (JSON text, or the object JSON.parse made) strictly: corrupt, foreign,
+ * unknown-field or newer-version states are a Pop3Error.
+ */
+export declare function checkSyncState(state: StoredSyncState, account?: string): SyncState;
+/** A state file's text and its journal's (either may be null), for `account`: the current state. */
+export declare function loadSyncState(state: string | null, journal: string | null, account: string): SyncState;
 
 export interface WatchOptions extends Omit<SyncOptions, 'signal' | 'timeoutMs'> {
   /** Time between runs in ms (default 60000), raised to the server's LOGIN-DELAY. */
   intervalMs?: number;
   /** Back-off for transient failures (defaults: max 5, baseMs 2000, maxMs 300000). */
   retries?: { max?: number; baseMs?: number; maxMs?: number };
-  /** Called for each new message, after it was saved. */
-  onMessage?(message: { uid: string; bytes: Uint8Array }): void;
+  /** Called for each new message, after it was saved (`bytes` only with `save`). */
+  onMessage?(message: { uid: string; bytes?: Uint8Array }): void;
   onSync?(report: SyncReport): void;
   onRetry?(retry: { error: Pop3Error; attempt: number; delayMs: number }): void;
   /** Abort to stop watching; the watch then resolves with the latest state. */

@@ -20,10 +20,11 @@
 //!
 //! The fewest round trips: `LIST` and `UIDL` go in one flight (with the `CAPA` a login left
 //! pending), then every `RETR`; `DELE`s follow their records into the same pipeline; `QUIT`
-//! rides along with the `RETR`s when the run deletes nothing. Records are written in batches
-//! (at most [`RECORD_BATCH`] messages), each made durable before the messages it covers are
-//! marked for deletion: a crash re-fetches at most one batch, which the idempotent sink does
-//! not store twice.
+//! rides along with the `RETR`s when the run deletes nothing. Records are written in batches,
+//! each made durable before the messages it covers are marked for deletion: a batch ends when
+//! it holds [`RECORD_BATCH`] messages, when the next reply is not received yet (the run would
+//! wait for the network anyway), and at the end. A crash re-fetches at most one batch, which
+//! the idempotent sink does not store twice.
 //!
 //! Servers without `UIDL`, and messages whose `UIDL` line is missing, malformed or not a valid
 //! unique id, get an id made from a digest of their headers (`TOP n 0`), with a warning: less
@@ -132,6 +133,9 @@ pub struct SyncReport {
     pub bytes: u64,
     /// Messages already saved earlier, left alone.
     pub already_saved: usize,
+    /// New messages not downloaded in this run (over `max_messages`, over the size limit, or
+    /// refused by the server): the next run tries them again.
+    pub remaining: usize,
     /// Messages deleted from the server (marked, and `QUIT` succeeded).
     pub deleted: usize,
     /// Ids of the messages saved in this run, in order.
@@ -418,12 +422,9 @@ async fn sync_session<T: Transport>(
 
     // Forget messages that are no longer on the server (deleted here or elsewhere), but only
     // when the listing is complete: a message hidden by a malformed line is not gone.
-    let mut state_changed = false;
     if complete {
         let present: HashSet<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
-        let before = state.messages.len();
         state.messages.retain(|uid, _| present.contains(uid.as_str()));
-        state_changed = state.messages.len() != before;
     }
 
     let mut new: Vec<(MsgNum, String)> =
@@ -491,9 +492,9 @@ async fn sync_session<T: Transport>(
                 }
                 None => refused.push(format!("message {msg} ({uid}) was not downloaded: the server refused it")),
             }
-            if batch.is_full() {
+            // Full, or the next reply means waiting for the network: record now.
+            if batch.is_full() || !client.has_buffered_input() {
                 record_batch(client, state, sink, &mut batch, delete_new, &mut deletions).await?;
-                state_changed = true;
             }
         }
         record_batch(client, state, sink, &mut batch, delete_new, &mut deletions).await?;
@@ -506,12 +507,12 @@ async fn sync_session<T: Transport>(
         let _ = record_batch(client, state, sink, &mut batch, false, &mut Vec::new()).await;
         return Err(e);
     }
+    report.remaining = ids.len() - report.already_saved - report.saved;
     report.warnings.extend(refused);
 
-    // The state, compacted: the journal is no longer needed.
-    if state_changed || report.saved > 0 {
-        sink.save_state(state).await?;
-    }
+    // The state, once per run (the journal is no longer needed): written even when nothing
+    // changed, so a first run leaves the state that binds the store to this account.
+    sink.save_state(state).await?;
 
     let mut marked = 0;
     for (msg, id) in deletions {

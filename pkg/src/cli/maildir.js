@@ -1,46 +1,31 @@
 // Maildir delivery for `pop3 fetch` and `pop3 watch` (https://cr.yp.to/proto/maildir.html),
-// compatible with the Rust `MaildirSink` (src/native.rs), so the Rust and JavaScript tools can
-// share one Maildir:
+// with the naming rule, state format and journal of the Rust `MaildirSink` (called from the
+// wasm module, not written again here), so the Rust and JavaScript tools share one Maildir:
 //
-// - a message's file name comes from its unique id: `pop3-` + the lower-case hex of the first
-//   12 bytes of SHA-256(uid), then `.` + the host name. A message counts as delivered when any
-//   file in new/ or cur/ starts with that stem (a reader that moved it to cur/ and appended
-//   flags included), so saving the same uid twice writes nothing the second time: the sink is
-//   idempotent, as the sync engine needs;
-// - a message is written to tmp/, fsynced, renamed into new/, and new/ is fsynced;
-// - the sync state is `pop3-state.json` in the Maildir's root, written the same way (tmp/,
-//   fsync, rename, fsync of the directory).
+// - a message's file name comes from its unique id (maildirFileName); it counts as delivered
+//   when a file in new/ or cur/ starts with its stem, so saving the same uid twice writes
+//   nothing the second time: the sink is idempotent, as the sync engine needs;
+// - a message streams into tmp/, is fsynced and renamed into new/; new/ is fsynced once per
+//   batch, before the batch is recorded;
+// - each batch of records is appended to `pop3-state.journal` and fsynced; the state,
+//   `pop3-state.json`, is written once per run (tmp file, fsync, rename, fsync of the
+//   directory), then the journal is removed;
+// - files in tmp/ older than 36 hours are leftovers of an interrupted delivery: removed.
 //
-// Synchronous on purpose: a delivery runs to completion between two events, so Ctrl-C can
-// never leave a half-written file behind in new/ (or a half-written state).
+// File operations are synchronous: each step completes before the sync goes on, so no later
+// step can overtake an earlier one.
 
-import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { checkSyncState, newSyncState } from '../node.js';
+import { loadSyncState, maildirFileName, maildirIsStaleTmp, maildirNames, maildirStem, maildirStemOf } from '../node.js';
 import { CliError, EXIT, usageError } from './errors.js';
 
+const NAMES = maildirNames();
+
 /** The state file inside the Maildir (the same name the Rust MaildirSink uses). */
-export const STATE_FILE = 'pop3-state.json';
-
-/** The host part of a file name, as the Rust sink makes it: "/" and ":" become "_". */
-function maildirHost() {
-  let host;
-  try {
-    host = fs.readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
-  } catch {
-    host = 'localhost';
-  }
-  return host.replace(/[/:]/g, '_');
-}
-
-/** The file-name stem for a unique id: `pop3-` + 24 hex digits (12 bytes of SHA-256). */
-export function stemFor(uid) {
-  return `pop3-${createHash('sha256').update(uid, 'utf8').digest('hex').slice(0, 24)}`;
-}
-
-const STEM = /^pop3-[0-9a-f]{24}/;
+export const STATE_FILE = NAMES.stateFile;
 
 function localError(message, cause) {
   return new CliError(`${message}: ${cause && cause.message ? cause.message : String(cause)}`, EXIT.LOCAL, { cause });
@@ -60,38 +45,79 @@ function syncDir(dir) {
   }
 }
 
+function readIfExists(file) {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e.code === 'ENOENT') return null;
+    throw localError(`cannot read ${file}`, e);
+  }
+}
+
 export class Maildir {
-  #host = maildirHost();
+  #host = (() => {
+    try {
+      return fs.readFileSync('/proc/sys/kernel/hostname', 'utf8');
+    } catch {
+      return hostname();
+    }
+  })();
   /** Stems found in new/ and cur/ (read once per round; see beginRound). */
   #stems = null;
+  /** The message being written: { fd, tmp, name, stem }. */
+  #current = null;
+  #unsyncedRenames = false;
+  #journalFd = null;
 
-  /** Creates DIR, DIR/tmp, DIR/new and DIR/cur as needed (mode 0700). Throws a CliError (exit 8). */
-  constructor(dir) {
+  /**
+   * Creates DIR, DIR/tmp, DIR/new and DIR/cur as needed (mode 0700), and removes stale files
+   * from tmp/. `stateFile` keeps the state elsewhere (its journal beside it). Throws a
+   * CliError (exit 8).
+   */
+  constructor(dir, { stateFile } = {}) {
     this.dir = path.resolve(dir);
-    this.stateFile = path.join(this.dir, STATE_FILE);
+    this.stateFile = stateFile === undefined ? path.join(this.dir, STATE_FILE) : path.resolve(stateFile);
+    this.journalFile = stateFile === undefined ? path.join(this.dir, NAMES.journalFile) : `${this.stateFile}.journal`;
     try {
       for (const sub of ['', 'tmp', 'new', 'cur']) fs.mkdirSync(path.join(this.dir, sub), { recursive: true, mode: 0o700 });
       for (const sub of ['', 'tmp', 'new']) fs.accessSync(path.join(this.dir, sub), fs.constants.W_OK);
+      fs.mkdirSync(path.dirname(this.stateFile), { recursive: true, mode: 0o700 });
     } catch (e) {
       throw localError(`cannot use Maildir ${this.dir}`, e);
+    }
+    this.#cleanTmp();
+  }
+
+  #cleanTmp() {
+    const tmp = path.join(this.dir, 'tmp');
+    let names;
+    try {
+      names = fs.readdirSync(tmp);
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    for (const name of names) {
+      try {
+        const { mtimeMs } = fs.statSync(path.join(tmp, name));
+        if (maildirIsStaleTmp((now - mtimeMs) / 1000)) fs.unlinkSync(path.join(tmp, name));
+      } catch {
+        // Gone meanwhile, or not ours to remove: leave it.
+      }
     }
   }
 
   /**
-   * Loads the sync state for `account`, or a new one when there is none. A corrupt state, one
-   * for another account or from a newer version is a usage error (exit 2): never silently
-   * started over, which would download everything again.
+   * Loads the sync state (and the journal of a run that did not finish) for `account`, or a
+   * new one when there is none. A corrupt state, one for another account or from a newer
+   * version is a usage error (exit 2): never silently started over, which would download
+   * everything again.
    */
   loadState(account) {
-    let text;
+    const state = readIfExists(this.stateFile);
+    const journal = readIfExists(this.journalFile);
     try {
-      text = fs.readFileSync(this.stateFile, 'utf8');
-    } catch (e) {
-      if (e.code === 'ENOENT') return newSyncState(account);
-      throw localError(`cannot read the sync state ${this.stateFile}`, e);
-    }
-    try {
-      return checkSyncState(text, account);
+      return loadSyncState(state, journal, account);
     } catch (e) {
       throw usageError(`${this.stateFile}: ${e.message}`);
     }
@@ -113,51 +139,140 @@ export class Maildir {
           throw localError(`cannot read ${path.join(this.dir, sub)}`, e);
         }
         for (const name of names) {
-          const m = STEM.exec(name);
-          if (m) this.#stems.add(m[0]);
+          const s = maildirStemOf(name);
+          if (s) this.#stems.add(s);
         }
       }
     }
     return this.#stems.has(stem);
   }
 
-  /** Writes `data` to `dir/name` through tmp/, fsync and a rename, then fsyncs `dir`. */
-  #writeAtomically(name, data, dir, what) {
-    const tmpPath = path.join(this.dir, 'tmp', `${name}.${process.pid}`);
-    let fd;
+  /**
+   * The streaming sink for client.sync(). `onDelivered({ uid, size, file, existed, head })`
+   * is told of each message (`head`: its first bytes, enough for the headers).
+   */
+  sink(onDelivered = () => {}) {
+    let uid = null;
+    let size = 0;
+    let head = null;
+    return {
+      begin: (message) => {
+        uid = message.uid;
+        size = 0;
+        head = null;
+        const stem = maildirStem(uid);
+        if (this.#delivered(stem)) {
+          onDelivered({ uid, size: message.size ?? 0, file: null, existed: true, head: null });
+          return false;
+        }
+        const name = maildirFileName(uid, this.#host);
+        const tmp = path.join(this.dir, 'tmp', `${name}.${process.pid}`);
+        try {
+          this.#current = { fd: fs.openSync(tmp, 'w', 0o600), tmp, name, stem };
+        } catch (e) {
+          throw localError(`cannot save message ${uid} in ${this.dir}`, e);
+        }
+        return true;
+      },
+      write: (chunk) => {
+        const { fd } = this.#current;
+        if (head === null) head = Buffer.from(chunk.subarray(0, 64 * 1024));
+        try {
+          let off = 0;
+          while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+        } catch (e) {
+          throw localError(`cannot save message ${uid} in ${this.dir}`, e);
+        }
+        size += chunk.length;
+      },
+      commit: () => {
+        const { fd, tmp, name, stem } = this.#current;
+        const target = path.join(this.dir, 'new', name);
+        try {
+          fs.fsyncSync(fd);
+          fs.closeSync(fd);
+          this.#current = null;
+          fs.renameSync(tmp, target);
+        } catch (e) {
+          this.abort();
+          throw localError(`cannot save message ${uid} in ${this.dir}`, e);
+        }
+        this.#unsyncedRenames = true;
+        this.#stems?.add(stem);
+        onDelivered({ uid, size, file: target, existed: false, head });
+      },
+      abort: () => this.abort(),
+      flush: () => {
+        if (!this.#unsyncedRenames) return;
+        try {
+          syncDir(path.join(this.dir, 'new'));
+        } catch (e) {
+          throw localError(`cannot save messages in ${this.dir}`, e);
+        }
+        this.#unsyncedRenames = false;
+      },
+    };
+  }
+
+  /** Removes the message being written, if any (a failed or interrupted download). */
+  abort() {
+    const current = this.#current;
+    this.#current = null;
+    if (!current) return;
+    try { fs.closeSync(current.fd); } catch { /* already failing */ }
+    try { fs.unlinkSync(current.tmp); } catch { /* nothing to clean */ }
+  }
+
+  /** Appends a batch of records to the journal and fsyncs it (client.sync()'s `record`). */
+  record({ journal }) {
     try {
-      fd = fs.openSync(tmpPath, 'w', 0o600);
-      let off = 0;
-      while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fd = undefined;
-      const target = path.join(dir, name);
-      fs.renameSync(tmpPath, target);
-      syncDir(dir);
-      return target;
+      if (this.#journalFd === null) {
+        this.#journalFd = fs.openSync(this.journalFile, 'a', 0o600);
+        syncDir(path.dirname(this.journalFile));
+      }
+      fs.writeSync(this.#journalFd, journal);
+      fs.fdatasyncSync(this.#journalFd);
     } catch (e) {
-      if (fd !== undefined) { try { fs.closeSync(fd); } catch { /* already failing */ } }
-      try { fs.unlinkSync(tmpPath); } catch { /* nothing to clean */ }
-      throw localError(`cannot ${what} in ${this.dir}`, e);
+      throw localError(`cannot write the sync journal ${this.journalFile}`, e);
     }
   }
 
-  /**
-   * Saves one message (idempotent per uid). Returns { file, existed }: the path in new/, or
-   * the stem when an earlier copy (in new/ or cur/) was found and nothing was written.
-   * Throws a CliError (exit 8) when the write fails; nothing is then left in tmp/.
-   */
-  save(uid, bytes) {
-    const stem = stemFor(uid);
-    if (this.#delivered(stem)) return { file: null, stem, existed: true };
-    const file = this.#writeAtomically(`${stem}.${this.#host}`, bytes, path.join(this.dir, 'new'), `save message ${uid}`);
-    this.#stems.add(stem);
-    return { file, stem, existed: false };
+  /** Persists the whole state atomically (readers see the old or the new one), then drops the journal. */
+  saveState(state) {
+    const dir = path.dirname(this.stateFile);
+    const tmp = path.join(dir, `.${path.basename(this.stateFile)}.${process.pid}.tmp`);
+    let fd;
+    try {
+      fd = fs.openSync(tmp, 'w', 0o600);
+      fs.writeSync(fd, String(state));
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fd = undefined;
+      fs.renameSync(tmp, this.stateFile);
+      syncDir(dir);
+    } catch (e) {
+      if (fd !== undefined) { try { fs.closeSync(fd); } catch { /* already failing */ } }
+      try { fs.unlinkSync(tmp); } catch { /* nothing to clean */ }
+      throw localError(`cannot write the sync state ${this.stateFile}`, e);
+    }
+    if (this.#journalFd !== null) {
+      fs.closeSync(this.#journalFd);
+      this.#journalFd = null;
+    }
+    try {
+      fs.unlinkSync(this.journalFile);
+      syncDir(path.dirname(this.journalFile));
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw localError(`cannot remove the sync journal ${this.journalFile}`, e);
+    }
   }
 
-  /** Persists the sync state atomically (readers see the old or the new one, never a mix). */
-  saveState(state) {
-    this.#writeAtomically(STATE_FILE, Buffer.from(`${JSON.stringify(state, null, 2)}\n`, 'utf8'), this.dir, 'write the sync state');
+  /** Closes the journal (at the end of a run that did not write the state). */
+  close() {
+    this.abort();
+    if (this.#journalFd !== null) {
+      try { fs.closeSync(this.#journalFd); } catch { /* nothing to do */ }
+      this.#journalFd = null;
+    }
   }
 }

@@ -2,9 +2,10 @@
 // safe sync into a Maildir, with the library's client.sync().
 //
 // The state (pop3-state.json in the Maildir, shared with the Rust MaildirSink) records the
-// unique id of every message saved, so each run downloads only what is new. The order is
-// always: saved (fsync, rename into new/), recorded (state written atomically), DELE, QUIT.
-// Any failure before QUIT ends the session without it, so the server deletes nothing.
+// unique id of every message saved, so each run downloads only what is new. Messages stream
+// to disk; the order is always: saved (fsync, rename into new/, fsync of new/), recorded (a
+// journal append, fsynced; the state is written once at the end), DELE, QUIT. Any failure
+// before QUIT ends the session without it, so the server deletes nothing.
 
 import { checkConnectionOptions, openSession, userName } from '../session.js';
 import { Maildir } from '../maildir.js';
@@ -29,12 +30,15 @@ export function accountOf(ctx) {
   return `${user}@${ctx.options.ws ?? ctx.options.host}`;
 }
 
-/** A sync save() on the Maildir that records what it did in `files`. */
-export function maildirSaver(maildir, files) {
-  return ({ uid, bytes }) => {
-    const r = maildir.save(uid, bytes);
-    files.push({ uid, size: bytes.length, file: r.file, existed: r.existed });
-    return r;
+/** The sync options that stream into `maildir`, noting each delivery in `files`. */
+export function maildirSync(maildir, files, onDelivered = () => {}) {
+  return {
+    sink: maildir.sink((d) => {
+      files.push({ uid: d.uid, size: d.size, file: d.file, existed: d.existed });
+      onDelivered(d);
+    }),
+    record: (batch) => maildir.record(batch),
+    saveState: (s) => maildir.saveState(s),
   };
 }
 
@@ -56,7 +60,6 @@ export async function fetchCommand(ctx) {
   const started = Date.now();
 
   const files = [];
-  let recorded = state;
   let progress = null;
   let shown = { messagesDone: 0, bytesDone: 0 };
   const client = await openSession(ctx, { login: true });
@@ -67,8 +70,7 @@ export async function fetchCommand(ctx) {
       retention,
       maxMessages: options.limit,
       signal,
-      save: maildirSaver(maildir, files),
-      saveState: (s) => { maildir.saveState(s); recorded = s; },
+      ...maildirSync(maildir, files),
       onProgress: (p) => {
         if (!progress) {
           progress = new ProgressBar({
@@ -81,8 +83,9 @@ export async function fetchCommand(ctx) {
     });
   } catch (e) {
     progress?.done();
+    maildir.close();
     await client.close().catch(() => {});
-    const saved = files.filter((f) => Object.hasOwn(recorded.messages, f.uid)).length;
+    const saved = files.filter((f) => state.has(f.uid)).length;
     const where = `${saved} new message${saved === 1 ? ' was' : 's were'} saved into ${maildir.dir} and recorded in ${maildir.stateFile}`;
     if (signal.aborted) {
       // main() reports the interruption (exit 130): nothing was deleted.
@@ -104,6 +107,7 @@ export async function fetchCommand(ctx) {
     return code;
   }
   progress?.done();
+  maildir.close();
   ctx.log(`done: ${client.stats.commands} commands, ${client.stats.roundTrips} round trips, `
     + `${client.stats.bytesIn} bytes in, ${client.stats.bytesOut} bytes out`);
   const seconds = (Date.now() - started) / 1000;

@@ -9,7 +9,7 @@ import { getPassword } from '../password.js';
 import { Maildir } from '../maildir.js';
 import { EXIT, formatError, usageError } from '../errors.js';
 import { formatAddresses, formatSeconds, sanitizeLine } from '../format.js';
-import { accountOf, maildirSaver, printWarnings, retentionOf } from './fetch.js';
+import { accountOf, maildirSync, printWarnings, retentionOf } from './fetch.js';
 
 /** Where each round finds the password read once up front (an env var of our own). */
 const SECRET_VAR = 'POP3_WASM_WATCH_SECRET';
@@ -65,6 +65,7 @@ export async function watchCommand(ctx) {
     ctx.err(`pop3: watching ${sanitizeLine(account)} into ${maildir.dir} every ${intervalSecs} s (Ctrl-C to stop)\n`);
   }
   const files = [];
+  const delivered = [];
   const warned = new Set();
   let total = 0;
   let rounds = 0;
@@ -72,27 +73,28 @@ export async function watchCommand(ctx) {
     await watch(async () => {
       maildir.beginRound();
       files.length = 0;
+      delivered.length = 0;
       return openSession(roundCtx, { login: true });
     }, {
       state,
       retention,
       intervalMs: Math.max(1, Math.round(intervalSecs * 1000)),
       signal,
-      save: maildirSaver(maildir, files),
-      saveState: (s) => maildir.saveState(s),
-      onMessage: ({ uid, bytes }) => {
+      ...maildirSync(maildir, files, (d) => delivered.push(d)),
+      onMessage: ({ uid }) => {
         total += 1;
-        const saved = files.find((f) => f.uid === uid);
-        const { from, subject } = describeMessage(bytes);
+        const saved = delivered.find((d) => d.uid === uid);
+        const { from, subject } = saved?.head ? describeMessage(saved.head) : { from: null, subject: null };
         const now = new Date();
         if (options.json) {
-          ctx.out(`${JSON.stringify({ time: now.toISOString(), uid, size: bytes.length, file: saved?.file ?? null, from, subject })}\n`);
+          ctx.out(`${JSON.stringify({ time: now.toISOString(), uid, size: saved?.size ?? 0, file: saved?.file ?? null, from, subject })}\n`);
         } else {
           ctx.out(`${localTime(now)}  ${sanitizeLine(from ?? '(no sender)')}  ${sanitizeLine(subject ?? '(no subject)')}\n`);
         }
       },
       onSync: (report) => {
         rounds += 1;
+        delivered.length = 0;
         // The same warning (such as the server's EXPIRE policy) comes every round: say it once.
         printWarnings(ctx, report.warnings.filter((w) => !warned.has(w)));
         for (const w of report.warnings) warned.add(w);
@@ -104,9 +106,11 @@ export async function watchCommand(ctx) {
       },
     });
   } catch (e) {
+    maildir.close();
     if (signal.aborted) return stopped(ctx, total);
     throw e;
   }
+  maildir.close();
   return stopped(ctx, total);
 }
 
