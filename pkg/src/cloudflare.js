@@ -212,7 +212,7 @@ async function handshakeSucceeds(hostname, port, mode, timeoutMs) {
     sockets.push(socket);
     socket.closed?.catch?.(() => {});
     await withTimeout(socket.opened, limit, 'probe');
-    let reader = socket.readable.getReader();
+    const reader = socket.readable.getReader();
     if (mode === 'starttls') {
       const writer = socket.writable.getWriter();
       if (!/^\+OK/.test(await withTimeout(readLine(reader), limit, 'probe'))) return false;
