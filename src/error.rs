@@ -23,11 +23,14 @@ pub enum ErrorKind {
     Limit,
     /// The server (or the connection) stayed silent for longer than allowed.
     Timeout,
-    /// The connection closed, possibly in the middle of a reply.
+    /// The connection closed (or was reset), possibly in the middle of a reply or of the TLS
+    /// handshake.
     Closed,
     /// The byte stream failed (connection refused, reset, proxy error).
     Transport,
-    /// TLS failed: handshake, certificate validation, or a STARTTLS injection attempt.
+    /// TLS failed: certificate validation, an alert or no common TLS version in the
+    /// handshake, bytes that are not TLS, or a STARTTLS injection attempt. Not a connection
+    /// that closed or was reset during the handshake: that is [`ErrorKind::Closed`].
     Tls,
     /// The caller asked for something invalid: a bad argument or a command in the wrong state.
     Usage,

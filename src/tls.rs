@@ -381,8 +381,12 @@ impl<T: Transport> TlsStream<T> {
                 return Ok(());
             }
             if !self.pull().await? {
-                return Err(Error::tls(format!(
-                    "{} closed the connection during the TLS handshake (does it speak TLS on this port?)",
+                // The end of the stream says nothing about TLS: a network cut looks the same
+                // as a server that hangs up. It is `Closed`, transient like any other cut; a
+                // refusal that is about TLS comes as an alert or as bytes rustls rejects.
+                return Err(Error::closed(format!(
+                    "{} closed the connection during the TLS handshake (a network cut, or a \
+                     server that does not speak TLS on this port)",
                     self.display_name
                 )));
             }

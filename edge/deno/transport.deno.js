@@ -99,6 +99,29 @@ Deno.test('a connection reset by the server is "closed"', async () => {
   await client.close();
 });
 
+Deno.test('a cut (FIN or RST) during the TLS handshake is transient, with Deno\'s TLS and the wasm TLS (POP3S and STLS)', async () => {
+  for (const { how, serverBytes, tls, port } of info.cuts) {
+    for (const tlsProvider of ['host', 'wasm']) {
+      const what = `${how} after ${serverBytes} octets, ${tls}, ${tlsProvider} TLS`;
+      const e = await assertRejects(() => connect({ host: '127.0.0.1', port, tls, tlsProvider, ca }));
+      assert(e instanceof Pop3Error, `${what}: a Pop3Error (got ${e})`);
+      assert(['closed', 'transport'].includes(e.code), `${what}: code ${e.code}: ${e.message}`);
+      assertEquals(e.transient, true, `${what}: ${e.message}`);
+    }
+  }
+});
+
+Deno.test('certificate failures are permanent', async () => {
+  const whCa = await Deno.readTextFile(wronghost.ca_cert);
+  for (const tlsProvider of ['host', 'wasm']) {
+    for (const tls of ['implicit', 'starttls']) {
+      const port = tls === 'implicit' ? wronghost.pop3s_port : wronghost.pop3_port;
+      const e = await rejectsWithCode(() => connect({ host: '127.0.0.1', port, tls, tlsProvider, ca: whCa, serverName: 'localhost' }), 'tls');
+      assertEquals(e.transient, false, `${tls}, ${tlsProvider} TLS: ${e.message}`);
+    }
+  }
+});
+
 Deno.test('the transport refuses startTls() while a read is pending, and a second concurrent read', async () => {
   const stream = await openDenoStream({ host: '127.0.0.1', port: main.pop3_port, tls: 'starttls', ca });
   const greeting = new TextDecoder().decode(await stream.read());

@@ -9,13 +9,14 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-import { bin, edgeDir, makeMessage, repo, run, startStack, tempDir } from './support.mjs';
+import { bin, cuttingProxy, edgeDir, makeMessage, repo, run, startStack, tempDir } from './support.mjs';
 
 const BASE = ['001-welcome.eml', '003-all-hands-agenda.eml', '004-invoice-copperleaf.eml', '012-gruesse-muenchen.eml'];
 let tmp;
 let stacks = [];
 let infoFile;
 let resetServer;
+let cutProxies = [];
 
 /** A loopback port nothing listens on. */
 async function closedPort() {
@@ -48,16 +49,30 @@ before(async () => {
     sock.once('data', () => setTimeout(() => sock.resetAndDestroy(), 20));
   });
   await new Promise((resolve) => resetServer.listen(0, '127.0.0.1', resolve));
+  // Proxies to the main stack that cut every connection during the TLS handshake, with a FIN
+  // and with an RST, in front of POP3S and of the STLS port: when the ClientHello arrives, or
+  // after 300 octets of the server's answer (in its encrypted flight).
+  const cuts = [];
+  for (const how of ['fin', 'rst']) {
+    for (const serverBytes of [0, 300]) {
+      for (const [tls, port] of [['implicit', main.pop3s_port], ['starttls', main.pop3_port]]) {
+        const proxy = await cuttingProxy(port, () => ({ serverBytes, how }));
+        cutProxies.push(proxy);
+        cuts.push({ how, serverBytes, tls, port: proxy.port });
+      }
+    }
+  }
   const fresh = makeMessage(tmp.dir, 'deno-new', { subject: 'New in Deno', body: 'delivered between two syncs' });
   infoFile = join(tmp.dir, 'stacks.json');
   writeFileSync(infoFile, JSON.stringify({
-    main, wronghost, expired, repo, freshMail: fresh.file, closedPort: await closedPort(), resetPort: resetServer.address().port,
+    main, wronghost, expired, repo, freshMail: fresh.file, closedPort: await closedPort(), resetPort: resetServer.address().port, cuts,
     baseSubjects: manifest.filter((e) => BASE.includes(e.file)).map((e) => e.subject).sort(),
   }));
 });
 
 after(async () => {
-  await Promise.all([...stacks.map((s) => s.stop()), resetServer && new Promise((resolve) => resetServer.close(resolve))]);
+  await Promise.all([...stacks.map((s) => s.stop()), ...cutProxies.map((p) => p.close()),
+    resetServer && new Promise((resolve) => resetServer.close(resolve))]);
   tmp?.remove();
 });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-export { startStack, deliver, repo } from '../../pkg/test/helpers.js';
+export { startStack, deliver, repo, cuttingProxy } from '../../pkg/test/helpers.js';
 
 export const edgeDir = fileURLToPath(new URL('../', import.meta.url));
 export const bin = (name) => join(edgeDir, 'node_modules', '.bin', name);

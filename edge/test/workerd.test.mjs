@@ -17,7 +17,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import {
-  deliver, maildirCount, makeMessage, repo, run, startStack, startWebhook, startWorkerd, tempDir, wranglerBundle,
+  cuttingProxy, deliver, maildirCount, makeMessage, repo, run, startStack, startWebhook, startWorkerd, tempDir, wranglerBundle,
 } from './support.mjs';
 
 const MiB = 1024 * 1024;
@@ -38,6 +38,7 @@ let bundles;
 let wd;
 let resetServer;
 let closedPort;
+const cutProxies = {};
 const passwords = {};
 const timings = {};
 
@@ -113,6 +114,24 @@ before(async () => {
     secrets: { POP3_PASSWORD: passwords[user], TRIGGER_TOKEN: token, ...extra.secrets },
     ...extra.rest,
   });
+  // A proxy per scenario that cuts its first connection during the TLS handshake, when the
+  // ClientHello arrives, with a FIN or an RST; the connections after it pass.
+  const cut = async (name, how, port) => {
+    cutProxies[name] = await cuttingProxy(port, (n) => (n === 0 ? { serverBytes: 0, how } : null));
+    return String(cutProxies[name].port);
+  };
+  const cutWorkers = {};
+  for (const how of ['fin', 'rst']) {
+    const vars = { POP3_TLS: 'implicit', POP3_PORT: await cut(`cut${how}`, how, S), WEBHOOK_URL: hook.url('cut') };
+    const stlsVars = { POP3_TLS: 'starttls', POP3_PORT: await cut(`cut${how}stls`, how, P), WEBHOOK_URL: hook.url('cut') };
+    const wasmVars = { ...vars, POP3_PORT: await cut(`cut${how}wasm`, how, S), TLS_PROVIDER: 'wasm' };
+    const wasmStlsVars = { ...stlsVars, POP3_PORT: await cut(`cut${how}wasmstls`, how, P), TLS_PROVIDER: 'wasm' };
+    // The user's mail is left on the server; the worker fails before it gets to it.
+    cutWorkers[`cut${how}`] = common('implicit', { vars });
+    cutWorkers[`cut${how}stls`] = common('implicit', { vars: stlsVars });
+    cutWorkers[`cut${how}wasm`] = { ...common('implicit', { vars: wasmVars }), bundle: bundles.tls, files: { POP3_CA: main.ca_cert } };
+    cutWorkers[`cut${how}wasmstls`] = { ...common('implicit', { vars: wasmStlsVars }), bundle: bundles.tls, files: { POP3_CA: main.ca_cert } };
+  }
   const workers = {
     plain: common('plain', { vars: { POP3_TLS: 'none', POP3_PORT: String(P) } }),
     implicit: common('implicit', { vars: { POP3_TLS: 'implicit', POP3_PORT: String(S) } }),
@@ -144,6 +163,7 @@ before(async () => {
     reset: common('alice', { vars: { POP3_TLS: 'none', POP3_PORT: String(resetServer.address().port), WEBHOOK_URL: hook.url('reset') }, secrets: { POP3_PASSWORD: 'not-used' } }),
     refused: common('alice', { vars: { POP3_TLS: 'none', POP3_PORT: String(closedPort), WEBHOOK_URL: hook.url('refused') }, secrets: { POP3_PASSWORD: 'not-used' } }),
     refusedtls: common('alice', { vars: { POP3_TLS: 'implicit', POP3_PORT: String(closedPort), WEBHOOK_URL: hook.url('refused') }, secrets: { POP3_PASSWORD: 'not-used' } }),
+    ...cutWorkers,
     expiredstls: { ...common('alice', { vars: { POP3_TLS: 'starttls', POP3_PORT: String(expired.pop3_port), WEBHOOK_URL: hook.url('expired') } }), secrets: { POP3_PASSWORD: expired.password(), TRIGGER_TOKEN: token } },
     expiredwasm: {
       ...common('alice', { vars: { POP3_TLS: 'implicit', POP3_PORT: String(expired.pop3s_port), TLS_PROVIDER: 'wasm', WEBHOOK_URL: hook.url('expired') } }),
@@ -161,7 +181,7 @@ before(async () => {
 
 after(async () => {
   await wd?.stop();
-  await Promise.all([main?.stop(), wronghost?.stop(), expired?.stop(), hook?.close(),
+  await Promise.all([main?.stop(), wronghost?.stop(), expired?.stop(), hook?.close(), ...Object.values(cutProxies).map((p) => p.close()),
     resetServer && new Promise((resolve) => resetServer.close(resolve))]);
   // Credentials never show up in workerd's output (the workers' logs).
   if (wd) {
@@ -364,6 +384,19 @@ describe('network failures map to error codes', () => {
       assert.equal(r.body.error.transient, true);
     }
   });
+});
+
+describe('a cut during the TLS handshake is transient', () => {
+  for (const how of ['fin', 'rst']) {
+    for (const [suffix, what] of [['', 'POP3S, runtime TLS'], ['stls', 'STLS, runtime TLS'], ['wasm', 'POP3S, wasm TLS'], ['wasmstls', 'STLS, wasm TLS']]) {
+      test(`${how.toUpperCase()}, ${what}`, async () => {
+        const r = await wd.run(`cut${how}${suffix}`);
+        assert.equal(r.status, 502, JSON.stringify(r.body));
+        assert.ok(['closed', 'transport'].includes(r.body.error.code), `${r.body.error.code}: ${r.body.error.message}`);
+        assert.equal(r.body.error.transient, true, r.body.error.message);
+      });
+    }
+  }
 });
 
 describe('delivery guarantees', () => {

@@ -11,7 +11,14 @@ import { connect as socketConnect } from 'cloudflare:sockets';
 
 import { Pop3Error } from './api.js';
 
-/** The runtime's socket errors carry only a message; classify it. */
+/**
+ * The runtime's socket errors carry only a message. A closed or reset connection is 'closed'
+ * (transient) wherever it happens, the TLS handshake included, even when the message also
+ * speaks of TLS; a refused one is 'transport'. For a failed handshake the runtime often says
+ * only "internal error" or "proxy request failed", the same for an untrusted certificate and
+ * for a connection cut in the handshake: a second handshake tells them apart (see
+ * `handshakeSucceeds`).
+ */
 const TLS_MESSAGE = /\bTLS\b|\bSSL\b|certificate|handshake|x509|self[- ]signed/i;
 // workerd says "Network connection lost." when the peer resets the connection.
 const CLOSED_MESSAGE = /reset|broken pipe|closed|disconnected|connection lost|\bEOF\b|cancel/i;
@@ -22,14 +29,21 @@ function socketError(e, context, { duringTls = false } = {}) {
   if (e instanceof Pop3Error) return e;
   const message = e && e.message ? String(e.message) : String(e);
   let kind;
-  if (TLS_MESSAGE.test(message)) kind = 'tls';
-  else if (REFUSED_MESSAGE.test(message)) kind = 'transport';
+  if (REFUSED_MESSAGE.test(message)) kind = 'transport';
   else if (CLOSED_MESSAGE.test(message)) kind = 'closed';
-  else if (duringTls) kind = 'tls';
+  else if (TLS_MESSAGE.test(message) || duringTls) kind = 'tls';
   else kind = 'transport';
   const transient = kind !== 'tls';
   const err = new Pop3Error(`${context}: ${message}`, { code: kind, transient, cause: e });
   err.pop3Kind = kind;
+  return err;
+}
+
+/** The error for a handshake that failed where a second one succeeded: the first was cut. */
+function cutHandshake(e, where) {
+  const err = new Pop3Error(`the TLS handshake with ${where} was cut (a second handshake succeeded; `
+    + `the runtime says only: ${e?.message ?? e})`, { code: 'closed', transient: true, cause: e });
+  err.pop3Kind = 'closed';
   return err;
 }
 
@@ -62,12 +76,18 @@ export class CloudflareSocketStream {
   #reading = false;
   #closed = false;
   #handshakeTimeoutMs;
+  #probeStls;
 
-  /** @param socket a Socket from `connect()`; `secure`: whether it is (or will be, for 'on') TLS. */
-  constructor(socket, { where, secure = false, handshakeTimeoutMs = 30000 }) {
+  /**
+   * @param socket a Socket from `connect()`; `secure`: whether it is (or will be, for 'on') TLS.
+   * `probeStls`: resolves to whether a new STLS handshake with the server succeeds (to tell a
+   * cut handshake from a refused certificate).
+   */
+  constructor(socket, { where, secure = false, handshakeTimeoutMs = 30000, probeStls = null }) {
     this.#where = where;
     this.#secure = secure;
     this.#handshakeTimeoutMs = handshakeTimeoutMs;
+    this.#probeStls = probeStls;
     this.#attach(socket);
   }
 
@@ -148,7 +168,11 @@ export class CloudflareSocketStream {
       await this.close();
       if (e instanceof Pop3Error) throw e;
       // workerd reports a refused certificate as an opaque "internal error; reference = ..."
-      // (the reason is in its log).
+      // (the reason is in its log), and a connection cut in the handshake the same way.
+      const message = String(e?.message ?? e);
+      if (!CLOSED_MESSAGE.test(message) && !REFUSED_MESSAGE.test(message) && this.#probeStls && await this.#probeStls()) {
+        throw cutHandshake(e, this.#where);
+      }
       throw socketError(e, `the TLS handshake with ${this.#where} failed (an untrusted, expired or wrong-name certificate?)`,
         { duringTls: true });
     }
@@ -160,6 +184,54 @@ export class CloudflareSocketStream {
    */
   get tlsInfo() {
     return this.#secure ? { version: '', cipher: '' } : null;
+  }
+}
+
+/** Reads up to the end of a line (or of the stream): the text so far. */
+async function readLine(reader) {
+  let text = '';
+  const decoder = new TextDecoder();
+  while (!text.includes('\n')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  return text;
+}
+
+/**
+ * Whether a TLS handshake with host:port succeeds now, implicit ('implicit': the greeting
+ * arrives over TLS) or after STLS ('starttls'): a diagnosis after a handshake failed with the
+ * runtime's opaque message. Nothing is sent but STLS; the connection is closed at once.
+ */
+async function handshakeSucceeds(hostname, port, mode, timeoutMs) {
+  const limit = Math.min(timeoutMs || 5000, 5000);
+  const sockets = [];
+  try {
+    const socket = socketConnect({ hostname, port }, { secureTransport: mode === 'implicit' ? 'on' : 'starttls' });
+    sockets.push(socket);
+    socket.closed?.catch?.(() => {});
+    await withTimeout(socket.opened, limit, 'probe');
+    const reader = socket.readable.getReader();
+    if (mode === 'starttls') {
+      const writer = socket.writable.getWriter();
+      if (!/^\+OK/.test(await withTimeout(readLine(reader), limit, 'probe'))) return false;
+      await withTimeout(writer.write(new TextEncoder().encode('STLS\r\n')), limit, 'probe');
+      if (!/^\+OK/.test(await withTimeout(readLine(reader), limit, 'probe'))) return false;
+      reader.releaseLock();
+      writer.releaseLock();
+      const secure = socket.startTls();
+      sockets.push(secure);
+      secure.closed?.catch?.(() => {});
+      await withTimeout(secure.opened, limit, 'probe');
+      return true;
+    }
+    // The greeting, decrypted: the handshake is done.
+    return /^\+OK/.test(await withTimeout(readLine(reader), limit, 'probe'));
+  } catch {
+    return false;
+  } finally {
+    for (const s of sockets) Promise.resolve().then(() => s.close()).catch(() => {});
   }
 }
 
@@ -214,9 +286,14 @@ export async function openCloudflareStream({ host, port, tls: mode = 'none', con
     Promise.resolve().then(() => socket.close()).catch(() => {});
     if (e instanceof Pop3Error) throw e;
     // With secureTransport 'on', workerd reports a failed handshake (an untrusted, expired or
-    // wrong-name certificate) exactly like a refused connection ("proxy request failed").
-    // A plain connection to the same port tells them apart.
-    if (mode === 'implicit' && !TLS_MESSAGE.test(String(e?.message)) && await reachable(hostname, p, connectTimeoutMs)) {
+    // wrong-name certificate, or a connection cut in the handshake) exactly like a refused
+    // connection ("proxy request failed"). A second handshake tells a cut from the rest; then
+    // a plain connection to the same port tells a refused connection from a TLS failure.
+    const message = String(e?.message ?? e);
+    if (mode === 'implicit' && !CLOSED_MESSAGE.test(message) && await handshakeSucceeds(hostname, p, 'implicit', connectTimeoutMs)) {
+      throw cutHandshake(e, where);
+    }
+    if (mode === 'implicit' && !CLOSED_MESSAGE.test(message) && !TLS_MESSAGE.test(message) && await reachable(hostname, p, connectTimeoutMs)) {
       const err = new Pop3Error(`the TLS handshake with ${where} failed: the server's certificate is not trusted `
         + `(unknown issuer, expired, or not for ${hostname}) or it does not speak TLS on this port `
         + `(the runtime says only: ${e?.message ?? e})`, { code: 'tls', cause: e });
@@ -227,7 +304,12 @@ export async function openCloudflareStream({ host, port, tls: mode = 'none', con
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  return new CloudflareSocketStream(socket, { where, secure: mode === 'implicit', handshakeTimeoutMs: connectTimeoutMs });
+  return new CloudflareSocketStream(socket, {
+    where,
+    secure: mode === 'implicit',
+    handshakeTimeoutMs: connectTimeoutMs,
+    probeStls: () => handshakeSucceeds(hostname, p, 'starttls', connectTimeoutMs),
+  });
 }
 
 /**

@@ -15,21 +15,26 @@ export { Pop3Error, toPop3Error, watch };
 export const { Pop3Client, buildInfo, newSyncState, checkSyncState } = api;
 export const { parseMessage, attachmentContent } = makeMime(wasm);
 
-/** Maps a Deno error to a Pop3Error with `pop3Kind` set (as the client expects). */
+/**
+ * Maps a Deno error to a Pop3Error with `pop3Kind` set (as the client expects), by its cause
+ * (the error's class) first: a connection closed or reset during the TLS handshake is
+ * 'closed' and transient like anywhere else, although Deno's message ("tls handshake eof")
+ * speaks of TLS. Deno reports a certificate or protocol failure of its TLS as InvalidData.
+ */
 function denoError(e, context, { duringTls = false } = {}) {
   if (e instanceof Pop3Error) return e;
   const D = globalThis.Deno?.errors ?? {};
+  const is = (...names) => names.some((n) => D[n] && e instanceof D[n]);
   const message = e && e.message ? String(e.message) : String(e);
   let kind = 'transport';
-  if (/certificate|TLS|SSL|handshake|CaUsedAsEndEntity|UnknownIssuer|NotValidForName|Expired|BadSignature/i.test(message)
-    || (duringTls && D.InvalidData && e instanceof D.InvalidData)) kind = 'tls';
-  else if ((D.ConnectionReset && e instanceof D.ConnectionReset) || (D.BrokenPipe && e instanceof D.BrokenPipe)
-    || (D.UnexpectedEof && e instanceof D.UnexpectedEof) || (D.BadResource && e instanceof D.BadResource)
-    || (D.Interrupted && e instanceof D.Interrupted)) kind = 'closed';
-  else if (D.TimedOut && e instanceof D.TimedOut) kind = 'timeout';
-  else if (D.NotCapable && e instanceof D.NotCapable) kind = 'usage';
-  else if (D.PermissionDenied && e instanceof D.PermissionDenied && /net access|--allow-net/.test(message)) kind = 'usage';
-  else if (duringTls) kind = 'tls';
+  if (is('ConnectionReset', 'BrokenPipe', 'UnexpectedEof', 'ConnectionAborted', 'NotConnected', 'BadResource', 'Interrupted')) {
+    kind = 'closed';
+  } else if (is('TimedOut')) kind = 'timeout';
+  else if (is('NotCapable')) kind = 'usage';
+  else if (is('PermissionDenied') && /net access|--allow-net/.test(message)) kind = 'usage';
+  else if (is('ConnectionRefused', 'AddrNotAvailable', 'AddrInUse', 'NotFound')) kind = 'transport';
+  else if (duringTls || is('InvalidData')
+    || /certificate|CaUsedAsEndEntity|UnknownIssuer|NotValidForName|BadSignature|alert/i.test(message)) kind = 'tls';
   const transient = kind === 'transport' || kind === 'closed' || kind === 'timeout';
   const err = new Pop3Error(`${context}: ${message}`, { code: kind, transient, cause: e });
   err.pop3Kind = kind;

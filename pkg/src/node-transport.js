@@ -7,16 +7,33 @@ import tls from 'node:tls';
 
 import { Pop3Error } from './api.js';
 
-const TLS_ERROR = /^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS_|ERR_SSL_|HOSTNAME_MISMATCH)/;
+// Errors are classified by their cause (Node's `code`), never by their message: Node's
+// message for a connection cut during the TLS handshake ("Client network socket disconnected
+// before secure TLS connection was established") speaks of TLS, but the cause is ECONNRESET.
+/** A closed or reset connection, wherever it happens (the TLS handshake included). */
+const CLOSED_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ENOTCONN', 'ERR_STREAM_DESTROYED',
+  'ERR_SSL_UNEXPECTED_EOF_WHILE_READING']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ERR_TLS_HANDSHAKE_TIMEOUT']);
+/**
+ * TLS itself failed: a certificate that does not verify (OpenSSL's verify results, Node's
+ * host name check), or OpenSSL's own errors (an alert, no common version, bytes that are
+ * not TLS).
+ */
+const TLS_CODE = /^(CERT_|CRL_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERROR_IN_C|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH|HOSTNAME_MISMATCH|ERR_TLS_|ERR_SSL_)/;
+
+/** The Pop3Error code of a Node socket error: 'closed', 'timeout', 'tls' or 'transport'. */
+function nodeErrorKind(e) {
+  const code = e && e.code ? String(e.code) : '';
+  if (CLOSED_CODES.has(code)) return 'closed';
+  if (TIMEOUT_CODES.has(code)) return 'timeout';
+  if (TLS_CODE.test(code)) return 'tls';
+  return 'transport';
+}
 
 /** Maps a Node socket error to a Pop3Error with the right code. */
 function nodeError(e, context) {
-  const code = e && e.code ? String(e.code) : '';
-  let kind = 'transport';
-  if (TLS_ERROR.test(code) || /certificate|SSL|TLS/.test(String(e && e.message))) kind = 'tls';
-  else if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') kind = 'closed';
-  else if (code === 'ETIMEDOUT') kind = 'timeout';
-  const transient = kind === 'transport' || kind === 'closed' || kind === 'timeout';
+  const kind = nodeErrorKind(e);
+  const transient = kind !== 'tls';
   const err = new Pop3Error(`${context}: ${e && e.message ? e.message : String(e)}`, { code: kind, transient, cause: e });
   err.pop3Kind = kind;
   return err;

@@ -165,3 +165,59 @@ export async function waitForPort(port, deadlineMs = 10000) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * A proxy to 127.0.0.1:`target`. `cutFor(n)` (n: the connection's number, from 0) returns
+ * { serverBytes, how } to cut that connection, or null to relay it untouched. A cut
+ * connection is relayed until the client sends a TLS record (a chunk starting with 0x16, a
+ * handshake record: the ClientHello); then `serverBytes` more octets from the server reach
+ * the client (0: none of its answer), and the client's connection ends with `how`: 'fin' (an
+ * orderly close) or 'rst' (a reset).
+ */
+export function cuttingProxy(target, cutFor) {
+  let count = 0;
+  const sockets = new Set();
+  const server = net.createServer((client) => {
+    const cut = cutFor(count++);
+    const upstream = net.connect(target, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => sockets.delete(s));
+    }
+    let tlsStarted = false;
+    let budget = cut ? cut.serverBytes : 0;
+    let done = false;
+    const finish = () => {
+      done = true;
+      upstream.destroy();
+      if (cut.how === 'rst') client.resetAndDestroy();
+      else client.end(); // FIN; what the client still sends is read and dropped
+    };
+    client.on('data', (d) => {
+      if (done) return;
+      if (cut && d[0] === 0x16) tlsStarted = true;
+      upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      if (done) return;
+      if (!cut || !tlsStarted) { client.write(d); return; }
+      const pass = Math.min(budget, d.length);
+      budget -= pass;
+      if (budget > 0) { client.write(d); return; }
+      done = true;
+      if (pass > 0) client.write(d.subarray(0, pass), finish);
+      else finish();
+    });
+    client.on('end', () => { if (!done) upstream.end(); });
+    upstream.on('end', () => { if (!done) client.end(); });
+    upstream.on('close', () => { if (!done) client.destroy(); });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve({
+      port: server.address().port,
+      connections: () => count,
+      close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(r); }),
+    }));
+  });
+}

@@ -43,18 +43,46 @@ impl JsStreamTransport {
     }
 }
 
-/// Converts an exception from a JavaScript transport into an [`Error`]. Adapters may set
-/// `pop3Kind` (one of [`ErrorKind`]'s names) to say what kind of failure it was.
+/// Converts an exception from a JavaScript transport into an [`Error`], by its cause, never by
+/// its message. Adapters set `pop3Kind` (one of [`ErrorKind`]'s names) to say what kind of
+/// failure it was; a `Pop3Error`'s `code` says the same. Without either, a system error's
+/// `code` (Node: `ECONNRESET`, ...) or `name` (Deno: `ConnectionReset`, ...) tells a closed or
+/// reset connection and a timeout from other network trouble. Only an adapter's word makes an
+/// error a TLS error: a cut during the TLS handshake is `Closed`, as anywhere else.
 pub fn transport_error(context: &str, value: &JsValue) -> Error {
-    let kind = Reflect::get(value, &"pop3Kind".into()).ok().and_then(|k| k.as_string());
-    let kind = match kind.as_deref() {
-        Some("tls") => ErrorKind::Tls,
-        Some("timeout") => ErrorKind::Timeout,
-        Some("closed") => ErrorKind::Closed,
-        Some("usage") => ErrorKind::Usage,
-        _ => ErrorKind::Transport,
-    };
+    let text = |name: &str| Reflect::get(value, &name.into()).ok().and_then(|v| v.as_string());
+    let kind = text("pop3Kind")
+        .and_then(|k| kind_named(&k))
+        .or_else(|| text("code").and_then(|c| kind_named(&c).or_else(|| kind_of_cause(&c))))
+        .or_else(|| text("name").and_then(|n| kind_of_cause(&n)))
+        .unwrap_or(ErrorKind::Transport);
     Error::new(kind, format!("{context}: {}", super::describe_js(value)))
+}
+
+/// The kind with this [`ErrorKind::as_str`] name.
+fn kind_named(name: &str) -> Option<ErrorKind> {
+    use ErrorKind as K;
+    [K::Server, K::Auth, K::Protocol, K::Limit, K::Timeout, K::Closed, K::Transport, K::Tls, K::Usage]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+}
+
+/// The kind of a system error, by Node's errno code or Deno's error class name.
+fn kind_of_cause(cause: &str) -> Option<ErrorKind> {
+    match cause {
+        "ECONNRESET"
+        | "EPIPE"
+        | "ECONNABORTED"
+        | "ENOTCONN"
+        | "ERR_STREAM_DESTROYED"
+        | "ConnectionReset"
+        | "BrokenPipe"
+        | "ConnectionAborted"
+        | "NotConnected"
+        | "UnexpectedEof" => Some(ErrorKind::Closed),
+        "ETIMEDOUT" | "TimedOut" => Some(ErrorKind::Timeout),
+        _ => None,
+    }
 }
 
 async fn settle(value: JsValue) -> Result<JsValue, JsValue> {
