@@ -72,7 +72,8 @@ export function makeMailboxClass(pop3) {
 
     get #settings() { return readSettings(this.env); }
 
-    #load() {
+    async #load() {
+      if (this.#box) return this.#box;
       this.#loading ??= (async () => {
         const got = await this.ctx.storage.get(['config', 'sealed', 'status', 'stateParts']);
         const parts = got.get('stateParts') ?? 0;
@@ -186,7 +187,8 @@ export function makeMailboxClass(pop3) {
      * Runs one sync, unless one is running ('busy'), or a run that started after `claimedAt`
      * (when the poll was requested) already succeeded ('done': a duplicate delivery of the
      * queue message). Answers { outcome: 'ok' | 'skipped' | 'retry' | 'failing' | 'missing',
-     * ... }; 'retry' asks the queue to try again later (retryAfterSeconds, when known).
+     * ... }; 'retry' asks the queue to try again later (retryAfterSeconds, when known); 'ok'
+     * with `more` says the run stopped at maxMessagesPerRun with new mail left.
      */
     async poll({ claimedAt = 0, trigger = 'queue' } = {}) {
       if (this.#removing) return { outcome: 'missing' };
@@ -350,7 +352,10 @@ export function makeMailboxClass(pop3) {
         this.#lastSuccessStartedAt = started;
         status.lastSuccessAt = now;
         status.consecutiveFailures = 0;
-        result = { outcome: 'ok', delivered, onServer: report?.onServer ?? null };
+        // A full run with mail left over: the caller polls again at once rather than a
+        // whole interval later, so a backlog drains in bounded runs.
+        const left = report ? report.onServer - report.alreadySaved - report.saved : 0;
+        result = { outcome: 'ok', delivered, onServer: report?.onServer ?? null, more: report?.saved === config.maxMessagesPerRun && left > 0 };
       } else {
         status.counts.failures += 1;
         status.consecutiveFailures += 1;

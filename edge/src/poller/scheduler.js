@@ -64,8 +64,10 @@ export async function consume(batch, env) {
     }
     if (result.outcome === 'retry') {
       msg.retry({ delaySeconds: Math.max(retryDelaySeconds(settings, msg.attempts), result.retryAfterSeconds ?? 0) });
-    } else {
-      msg.ack();
+      return;
     }
+    // A backlog: the next bounded run is queued now, not at the next turn of the schedule.
+    if (result.more) await enqueuePolls(env, [id], Date.now()).catch(() => {});
+    msg.ack();
   }));
 }
