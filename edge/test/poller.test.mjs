@@ -24,6 +24,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -425,6 +426,55 @@ describe('permanent failures stop a mailbox until it is updated', () => {
     assert.equal((await poller.admin('DELETE', '/mailboxes/gone')).status, 200);
     assert.equal((await poller.admin('GET', '/mailboxes/gone')).status, 404);
     assert.equal((await poller.admin('GET', '/mailboxes')).body.mailboxes.some((m) => m.id === 'gone'), false);
+  });
+});
+
+describe('LOGIN-DELAY', () => {
+  // Dovecot does not announce LOGIN-DELAY; Gmail does (300 s). A scripted server that
+  // announces 900 s and holds an empty mailbox.
+  test('the server\'s LOGIN-DELAY stretches the schedule and holds back an early run', async () => {
+    const logins = [];
+    const server = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.write('+OK scripted POP3 server\r\n');
+      let buf = '';
+      socket.on('data', (d) => {
+        buf += d.toString('latin1');
+        let nl;
+        while ((nl = buf.indexOf('\r\n')) >= 0) {
+          const verb = buf.slice(0, nl).split(' ')[0].toUpperCase();
+          buf = buf.slice(nl + 2);
+          if (verb === 'CAPA') socket.write('+OK\r\nUSER\r\nUIDL\r\nTOP\r\nLOGIN-DELAY 900\r\n.\r\n');
+          else if (verb === 'PASS') { logins.push(Date.now()); socket.write('+OK logged in\r\n'); }
+          else if (verb === 'STAT') socket.write('+OK 0 0\r\n');
+          else if (verb === 'LIST' || verb === 'UIDL') socket.write('+OK\r\n.\r\n');
+          else if (verb === 'QUIT') socket.end('+OK bye\r\n');
+          else socket.write('+OK\r\n');
+        }
+      });
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const put = await poller.admin('PUT', '/mailboxes/delayed', {
+        ...mailboxConfig(names[0]), user: 'delayed', port: server.address().port, mechanism: 'user', password: 'pw-delayed',
+      });
+      assert.equal(put.status, 201, JSON.stringify(put.body));
+      await waitFor('the first run', async () => (await poller.admin('GET', '/mailboxes/delayed')).body.mailbox.lastRun?.ok === true);
+      const { mailbox } = (await poller.admin('GET', '/mailboxes/delayed')).body;
+      assert.equal(mailbox.loginDelaySeconds, 900);
+      const listed = (await poller.admin('GET', '/mailboxes?limit=1000')).body.mailboxes.find((m) => m.id === 'delayed');
+      assert.equal(listed.intervalSeconds, 900, 'due every 900 s, not every 5');
+      const early = await poller.admin('POST', '/mailboxes/delayed/run');
+      assert.equal(early.status, 429);
+      assert.equal(early.body.reason, 'login-delay');
+      assert.ok(early.body.retryAfterSeconds > 890 && early.body.retryAfterSeconds <= 900, String(early.body.retryAfterSeconds));
+      await round();
+      await settle(1000);
+      assert.equal(logins.length, 1, 'one login only');
+      assert.equal((await poller.admin('DELETE', '/mailboxes/delayed')).status, 200);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

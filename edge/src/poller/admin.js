@@ -6,7 +6,8 @@
 //   PATCH  /mailboxes/ID                 change some fields (e.g. { "password": "..." })
 //   GET    /mailboxes/ID                 configuration (no secrets) and status
 //   DELETE /mailboxes/ID                 remove (stored mail in R2 stays)
-//   POST   /mailboxes/ID/run             run one sync now and answer its outcome
+//   POST   /mailboxes/ID/run             run one sync now and answer its outcome (409 while one
+//                                        runs; 429 while the server's LOGIN-DELAY forbids a login)
 //
 // Adding or updating a mailbox also enqueues a first poll, so it does not wait for its phase.
 
@@ -71,6 +72,7 @@ export async function handleAdmin(request, env) {
     const result = await stub.poll({ trigger: 'admin' });
     if (result.outcome === 'missing') return problem(404, 'not-found', `no mailbox ${id}`);
     if (result.outcome === 'skipped') return json({ ok: false, ...result }, 409);
+    if (result.reason === 'login-delay') return json({ ok: false, ...result }, 429, { 'retry-after': String(result.retryAfterSeconds) });
     return json({ ok: result.outcome === 'ok', ...result }, result.outcome === 'ok' ? 200 : 502);
   }
   switch (method) {
