@@ -395,9 +395,15 @@ describe('permanent failures stop a mailbox until it is updated', () => {
     await round();
     await settle(1500);
     assert.equal(proxy.sessions('badpass'), sessionsThen, 'not polled while failing');
-    const patched = await poller.admin('PATCH', '/mailboxes/badpass', { password: passwords.badpass });
+    // Two changes at once, the password and the interval: both stick.
+    const [patched, other] = await Promise.all([
+      poller.admin('PATCH', '/mailboxes/badpass', { password: passwords.badpass }),
+      poller.admin('PATCH', '/mailboxes/badpass', { intervalSeconds: 7 }),
+    ]);
     assert.equal(patched.status, 200);
+    assert.equal(other.status, 200);
     assert.equal(patched.body.mailbox.state, 'active');
+    assert.equal((await poller.admin('GET', '/mailboxes/badpass')).body.mailbox.intervalSeconds, 7);
     await waitFor('delivery', () => ackedSubjects('badpass').size === 1);
   });
 

@@ -64,6 +64,7 @@ export function makeMailboxClass(pop3) {
     #running = null; // the run in progress (a promise), if any
     #abort = null;
     #removing = false;
+    #changes = Promise.resolve(); // configuration changes, one after the other
     // In memory only (an empty poll writes nothing): when the last successful run started,
     // the last login, the last status write.
     #lastSuccessStartedAt = 0;
@@ -120,7 +121,27 @@ export function makeMailboxClass(pop3) {
      * 'patch' (merge). A failing mailbox becomes active again. Answers { ok, created,
      * mailbox } or { ok: false, error } for a refused request.
      */
-    async configure(id, input, mode) {
+    configure(id, input, mode) {
+      return this.#serially(() => this.#configure(id, input, mode));
+    }
+
+    /** Removes the mailbox: stops a run in progress, forgets everything (R2 objects stay). */
+    remove(id) {
+      return this.#serially(() => this.#remove(id));
+    }
+
+    /**
+     * Runs configuration changes one at a time. Each ends by telling its Directory shard the
+     * new schedule, a call to another object during which other requests may run; one after
+     * the other, the schedule the shard keeps is the last change's.
+     */
+    #serially(change) {
+      const done = this.#changes.then(change, change);
+      this.#changes = done.catch(() => {});
+      return done;
+    }
+
+    async #configure(id, input, mode) {
       if (this.#removing) return { ok: false, status: 409, error: { code: 'removing', message: 'the mailbox is being removed' } };
       const box = await this.#load();
       if (box.config && box.config.id !== id) throw new Error('Durable Object name and mailbox id disagree');
@@ -165,8 +186,7 @@ export function makeMailboxClass(pop3) {
       return { ok: true, created, mailbox: this.#view(box) };
     }
 
-    /** Removes the mailbox: stops a run in progress, forgets everything (R2 objects stay). */
-    async remove(id) {
+    async #remove(id) {
       const box = await this.#load();
       if (!box.config) return { ok: false };
       this.#removing = true;
