@@ -89,9 +89,14 @@ export async function startPoller({ dir, vars = {}, secrets = {}, queue = {} }) 
       const object = await bucket.get(key);
       return object && new Uint8Array(await object.arrayBuffer());
     },
-    /** Restarts workerd (every Durable Object with it); storage persists, queued messages do not. */
-    async restart() {
-      await mf.setOptions(options);
+    /**
+     * Restarts workerd (every Durable Object with it), with `bindings` changed (undefined
+     * removes one); storage persists, queued messages do not.
+     */
+    async restart(bindings = {}) {
+      const merged = { ...options.bindings, ...bindings };
+      for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+      await mf.setOptions({ ...options, bindings: merged });
       await mf.ready;
     },
     /** CPU seconds (user + system) workerd has used so far. */

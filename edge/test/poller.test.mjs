@@ -503,3 +503,21 @@ describe('secrets', () => {
     assert.ok(!poller.output.includes(CREDENTIALS_KEY));
   });
 });
+
+describe('a deployment without its CREDENTIALS_KEY (last: it restarts workerd without the key)', () => {
+  test('adding a mailbox answers 503; a run backs off instead of marking the mailbox failing', async () => {
+    await settle(500);
+    await poller.restart({ CREDENTIALS_KEY: undefined });
+    const put = await poller.admin('PUT', '/mailboxes/nokey', { ...mailboxConfig(names[1]), user: 'nokey' });
+    assert.equal(put.status, 503);
+    assert.match(put.body.error.message, /CREDENTIALS_KEY secret is not set/);
+    assert.equal((await poller.admin('GET', '/mailboxes/nokey')).status, 404, 'nothing stored');
+    const run = await poller.admin('POST', `/mailboxes/${names[1]}/run`);
+    assert.equal(run.status, 502);
+    assert.equal(run.body.outcome, 'retry');
+    assert.equal(run.body.error.code, 'credentials');
+    const { mailbox } = (await poller.admin('GET', `/mailboxes/${names[1]}`)).body;
+    assert.equal(mailbox.state, 'active', 'fixing the one secret fixes every mailbox');
+    assert.equal(mailbox.consecutiveFailures, 1);
+  });
+});

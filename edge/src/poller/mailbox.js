@@ -24,7 +24,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { postWebhook, summarize } from '../delivery.js';
 import { classify, StoreError } from './errors.js';
 import { checkMailboxInput, InputError } from './mailbox-config.js';
-import { open, seal } from './secrets.js';
+import { CredentialsError, open, seal } from './secrets.js';
 import { backoffSeconds, readSettings } from './settings.js';
 import { shardOf } from './directory.js';
 
@@ -125,6 +125,27 @@ export function makeMailboxClass(pop3) {
       return this.#serially(() => this.#configure(id, input, mode));
     }
 
+    /** The sealed secrets with `changes` applied (null removes a secret). */
+    async #reseal(id, sealed, changes) {
+      let current = {};
+      try {
+        if (sealed) current = (await open(this.env, id, sealed)).secrets;
+      } catch (e) {
+        // A blob that no longer opens is replaced when the request brings the credential.
+        if (!(e instanceof CredentialsError) || e.transient || !(changes.password || changes.accessToken)) throw e;
+      }
+      const next = { ...current };
+      if (changes.password !== undefined || changes.accessToken !== undefined) {
+        delete next.password;
+        delete next.accessToken;
+      }
+      for (const [k, v] of Object.entries(changes)) {
+        if (v === null) delete next[k];
+        else next[k] = v;
+      }
+      return seal(this.env, id, next);
+    }
+
     /** Removes the mailbox: stops a run in progress, forgets everything (R2 objects stay). */
     remove(id) {
       return this.#serially(() => this.#remove(id));
@@ -161,17 +182,13 @@ export function makeMailboxClass(pop3) {
       let sealed = box.sealed;
       const changes = checked.secrets;
       if (Object.keys(changes).length > 0) {
-        const current = box.sealed ? (await open(this.env, id, box.sealed)).secrets : {};
-        const next = { ...current };
-        if (changes.password !== undefined || changes.accessToken !== undefined) {
-          delete next.password;
-          delete next.accessToken;
+        try {
+          sealed = await this.#reseal(id, box.sealed, changes);
+        } catch (e) {
+          if (!(e instanceof CredentialsError)) throw e;
+          // 503: the deployment's key setup; 409: this mailbox's blob, without a new credential.
+          return { ok: false, status: e.transient ? 503 : 409, error: { code: e.code, message: e.message } };
         }
-        for (const [k, v] of Object.entries(changes)) {
-          if (v === null) delete next[k];
-          else next[k] = v;
-        }
-        sealed = await seal(this.env, id, next);
       }
       const created = !box.config;
       const status = created ? freshStatus(now) : { ...box.status, updatedAt: now };

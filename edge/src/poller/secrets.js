@@ -7,12 +7,17 @@
 const FORMAT = 1;
 const encoder = new TextEncoder();
 
-/** The secrets cannot be opened or sealed; retrying will not help until the setup changes. */
+/**
+ * The secrets cannot be opened or sealed. `transient` when the deployment's key setup is at
+ * fault (fixing one secret fixes every mailbox: they back off and resume); not when this
+ * mailbox's sealed blob is (it needs its password again).
+ */
 export class CredentialsError extends Error {
-  constructor(message) {
+  constructor(message, { setup = false } = {}) {
     super(message);
     this.name = 'CredentialsError';
     this.code = 'credentials';
+    this.transient = setup;
   }
 }
 
@@ -28,7 +33,7 @@ async function importKey(text, name) {
   if (entry) return entry;
   let raw;
   try { raw = unb64(text.trim()); } catch { raw = null; }
-  if (!raw || raw.length !== 32) throw new CredentialsError(`${name} must be 32 random bytes in base64 (openssl rand -base64 32)`);
+  if (!raw || raw.length !== 32) throw new CredentialsError(`${name} must be 32 random bytes in base64 (openssl rand -base64 32)`, { setup: true });
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', raw));
   const kid = [...digest.slice(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join('');
   const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
@@ -38,7 +43,7 @@ async function importKey(text, name) {
 }
 
 function currentKey(env) {
-  if (!env.CREDENTIALS_KEY) throw new CredentialsError('the CREDENTIALS_KEY secret is not set (npx wrangler secret put CREDENTIALS_KEY)');
+  if (!env.CREDENTIALS_KEY) throw new CredentialsError('the CREDENTIALS_KEY secret is not set (npx wrangler secret put CREDENTIALS_KEY)', { setup: true });
   return importKey(env.CREDENTIALS_KEY, 'CREDENTIALS_KEY');
 }
 
@@ -58,7 +63,7 @@ export async function open(env, id, sealed) {
   if (env.CREDENTIALS_KEY_PREVIOUS) candidates.push(await importKey(env.CREDENTIALS_KEY_PREVIOUS, 'CREDENTIALS_KEY_PREVIOUS'));
   const match = candidates.find((c) => c.kid === sealed.kid);
   if (!match) {
-    throw new CredentialsError('the credentials were sealed with a key that is no longer configured; set CREDENTIALS_KEY_PREVIOUS to it, or update the mailbox with its password');
+    throw new CredentialsError('the credentials were sealed with a key that is no longer configured; set CREDENTIALS_KEY_PREVIOUS to it, or update the mailbox with its password', { setup: true });
   }
   let plain;
   try {
