@@ -8,12 +8,11 @@
 // there is no webhook); a message counts as delivered only once the webhook answered 2xx,
 // and only then is it recorded in the state. Optionally delete delivered messages.
 
-/** Longest text snippet, in characters. */
-const SNIPPET_CHARS = 500;
+import { bearerMatches, postWebhook, summarize } from './delivery.js';
+
 /** Cloudflare KV accepts one write per second to the same key. */
 const DEFAULT_STATE_WRITE_INTERVAL_MS = 1000;
 const DEFAULT_MAX_MESSAGES = 50;
-const WEBHOOK_TIMEOUT_MS = 15000;
 
 /** State kept in the isolate's memory when there is no STATE binding (lost on restart). */
 const memoryState = new Map();
@@ -23,15 +22,6 @@ class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
     this.code = 'config';
-  }
-}
-
-class WebhookError extends Error {
-  constructor(message, status) {
-    super(message);
-    this.name = 'WebhookError';
-    this.code = 'webhook';
-    this.status = status;
   }
 }
 
@@ -137,81 +127,6 @@ function stateStore(env, cfg, pop3) {
   };
 }
 
-const addresses = (list) => (list ?? []).map((a) => ({ name: a.name, address: a.address }));
-
-const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'" };
-
-/** A rough plain-text rendering of HTML, for the snippet of an HTML-only message. */
-function htmlToText(html) {
-  return html
-    .replace(/<(script|style|head)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&(#\d+|#x[0-9a-f]+|[a-z]+\d*);/gi, (m, name) => {
-      const key = name.toLowerCase();
-      if (ENTITIES[key]) return ENTITIES[key];
-      if (key.startsWith('#x')) return String.fromCodePoint(parseInt(key.slice(2), 16) || 32);
-      if (key.startsWith('#')) return String.fromCodePoint(parseInt(key.slice(1), 10) || 32);
-      return m;
-    });
-}
-
-function snippet(text) {
-  const clean = text.replace(/\s+/g, ' ').trim();
-  const chars = Array.from(clean);
-  return chars.length > SNIPPET_CHARS ? chars.slice(0, SNIPPET_CHARS).join('') : clean;
-}
-
-/** The JSON summary of one message posted to the webhook. */
-export function summarize(pop3, cfg, uid, bytes) {
-  const summary = { account: cfg.account, uid, size: bytes.length };
-  let m;
-  try {
-    m = pop3.parseMessage(bytes);
-  } catch (e) {
-    return { ...summary, parseError: String(e?.message ?? e) };
-  }
-  const fromHtml = m.text == null && m.html != null;
-  return {
-    ...summary,
-    from: addresses(m.from),
-    to: addresses(m.to),
-    cc: addresses(m.cc),
-    subject: m.subject,
-    date: m.date ?? m.dateRaw,
-    messageId: m.messageId,
-    text: snippet(fromHtml ? htmlToText(m.html) : m.text ?? ''),
-    textFromHtml: fromHtml,
-    attachments: m.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.size, inline: a.inline })),
-  };
-}
-
-/** POSTs a summary; resolves only when the webhook answered 2xx. */
-async function postWebhook(cfg, summary) {
-  const headers = {
-    'content-type': 'application/json',
-    // The same message always has the same key: a receiver can drop a repeated delivery.
-    'idempotency-key': `${cfg.account}/${summary.uid}`,
-    'user-agent': 'pop3-wasm-edge-worker',
-  };
-  if (cfg.webhookToken) headers.authorization = `Bearer ${cfg.webhookToken}`;
-  let res;
-  try {
-    res = await fetch(cfg.webhookUrl, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(summary),
-      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-    });
-  } catch (e) {
-    throw new WebhookError(`the webhook could not be reached: ${e?.message ?? e}`);
-  }
-  // Read the body so the connection can be reused; its content does not matter.
-  await res.arrayBuffer().catch(() => {});
-  if (res.status < 200 || res.status > 299) {
-    throw new WebhookError(`the webhook answered ${res.status} for message ${summary.uid}`, res.status);
-  }
-}
-
 /**
  * One run: connect, log in, sync, deliver. Resolves to a report (plain JSON). Errors are
  * thrown with a `code` (a Pop3Error code, 'webhook' or 'config').
@@ -248,7 +163,7 @@ export async function runOnce(pop3, env, { wasmTlsAvailable, trigger }) {
       maxMessages: cfg.maxMessages,
       save: async ({ uid, bytes }) => {
         const summary = summarize(pop3, cfg, uid, bytes);
-        if (cfg.webhookUrl) await postWebhook(cfg, summary);
+        if (cfg.webhookUrl) await postWebhook({ url: cfg.webhookUrl, token: cfg.webhookToken }, summary);
         else collected.push(summary);
       },
       saveState: (s) => store.save(s),
@@ -294,23 +209,6 @@ function log(result) {
   console.log(JSON.stringify({ pop3Worker: rest }));
 }
 
-async function sha256(text) {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-}
-
-/** Compares the request's bearer token with TRIGGER_TOKEN in constant time. */
-async function authorized(request, env) {
-  const expected = env.TRIGGER_TOKEN;
-  if (!expected) return false;
-  const header = request.headers.get('authorization') ?? '';
-  const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
-  if (crypto.subtle.timingSafeEqual) return crypto.subtle.timingSafeEqual(a, b);
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
-}
-
 const json = (body, status = 200) => new Response(JSON.stringify(body, null, 2), {
   status,
   headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
@@ -337,7 +235,7 @@ export function makeWorker(pop3, { wasmTlsAvailable }) {
       const url = new URL(request.url);
       // Without a TRIGGER_TOKEN the endpoint does not exist: it is not an open trigger.
       if (!env.TRIGGER_TOKEN) return json({ ok: false, error: { code: 'disabled', message: 'not found' } }, 404);
-      if (!(await authorized(request, env))) {
+      if (!(await bearerMatches(request, env.TRIGGER_TOKEN))) {
         return new Response(JSON.stringify({ ok: false, error: { code: 'unauthorized', message: 'a valid Authorization: Bearer token is required' } }), {
           status: 401,
           headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' },

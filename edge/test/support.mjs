@@ -96,9 +96,9 @@ export async function startWebhook() {
  * conditions workerd/worker/browser, .wasm imports as CompiledWasm modules) without
  * uploading: `wrangler deploy --dry-run --outdir`. Resolves to the output's modules and sizes.
  */
-export async function wranglerBundle(env, outdir) {
+export async function wranglerBundle(env, outdir, { config } = {}) {
   const result = await run(process.execPath, [join(edgeDir, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run',
-    '--outdir', outdir, `--env=${env}`], {
+    '--outdir', outdir, `--env=${env}`, ...(config ? ['-c', config] : [])], {
     cwd: edgeDir,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0', WRANGLER_LOG_PATH: join(outdir, '..', `wrangler-${env || 'default'}.log`) },
   });
