@@ -736,7 +736,10 @@ impl<T: Transport> Client<T> {
                     return Err(e);
                 }
                 None => {
-                    let e = self.engine.handle_timeout();
+                    let limit = self.config.reply_timeout.unwrap_or_default().as_millis();
+                    let e = self.engine.handle_transport_error(Error::timeout(format!(
+                        "the connection stopped accepting data (a write took longer than {limit} ms)"
+                    )));
                     self.close_quietly().await;
                     return Err(e);
                 }

@@ -52,7 +52,7 @@ fn maildir_contents(root: &Path) -> Vec<Vec<u8>> {
 async fn run_sync(stack: &Stack, sink: &mut MaildirSink, retention: Retention, now: u64) -> sync::SyncReport {
     let mut state = sink.load_state(ACCOUNT).unwrap();
     let mut client = logged_in(stack.pop3_port(), &stack.password("alice")).await.unwrap();
-    let options = SyncOptions { retention, now, max_messages: None };
+    let options = SyncOptions { retention, now, max_messages: None, record_every: 0 };
     sync::sync(&mut client, &mut state, &options, sink).await.unwrap()
 }
 
@@ -143,7 +143,7 @@ async fn sync_scripted(script: Vec<fake::Step>) -> (sync::SyncReport, sync::Sync
     let maildir = tempfile::tempdir().unwrap();
     let mut sink = MaildirSink::open(maildir.path()).unwrap();
     let mut state = sync::SyncState::new(ACCOUNT);
-    let options = SyncOptions { retention: Retention::Keep, now: 1, max_messages: None };
+    let options = SyncOptions { retention: Retention::Keep, now: 1, max_messages: None, record_every: 0 };
     let report = sync::sync(&mut client, &mut state, &options, &mut sink).await.unwrap();
     server.await.unwrap();
     assert_eq!(maildir_contents(maildir.path()).len(), 3, "no message is lost");

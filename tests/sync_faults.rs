@@ -84,7 +84,7 @@ async fn sync_through(
     client.login(&Credentials::new("alice", password), &LoginOptions::default()).await?;
     let mut sink = CrashingSink { inner: MaildirSink::open(maildir)?, crash_at: sink_fault, begun: 0 };
     let mut state = sink.inner.load_state(ACCOUNT)?;
-    let options = SyncOptions { retention: Retention::DeleteAfterSave, now: 1, max_messages: None };
+    let options = SyncOptions { retention: Retention::DeleteAfterSave, now: 1, max_messages: None, record_every: 0 };
     sync::sync(&mut client, &mut state, &options, &mut sink).await.map(drop)
 }
 

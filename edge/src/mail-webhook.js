@@ -161,6 +161,8 @@ export async function runOnce(pop3, env, { wasmTlsAvailable, trigger }) {
       state,
       retention: cfg.deleteAfterDelivery ? 'delete' : 'keep',
       maxMessages: cfg.maxMessages,
+      // A webhook post is not idempotent: record each message before posting the next.
+      recordEvery: 1,
       save: async ({ uid, bytes }) => {
         const summary = summarize(pop3, cfg, uid, bytes);
         if (cfg.webhookUrl) await postWebhook({ url: cfg.webhookUrl, token: cfg.webhookToken }, summary);

@@ -222,9 +222,14 @@ export async function startPop3Proxy(target, names) {
         upstream.destroy();
       };
       client.on('error', close);
-      upstream.on('error', close);
       client.on('close', close);
-      upstream.on('close', close);
+      // A stalled link delivers nothing, its end included: while answers are held back, the
+      // server's close waits for them (a client that pipelines QUIT lets the server finish
+      // and close while the stall still holds its earlier answers).
+      let upstreamEnded = false;
+      const upstreamGone = () => { if (holding) upstreamEnded = true; else close(); };
+      upstream.on('error', upstreamGone);
+      upstream.on('close', upstreamGone);
 
       // Commands sent after login, in order; the answer framing follows them. Dovecot
       // answers a successful login with "+OK Logged in."; the client sends nothing more
@@ -295,6 +300,7 @@ export async function startPop3Proxy(target, names) {
                 const held = Buffer.concat(holding);
                 holding = null;
                 if (!closed) upstream.emit('data', held);
+                if (upstreamEnded) close();
               }, closed: () => closed });
               return;
             }

@@ -524,7 +524,7 @@ export class Pop3Client {
     };
     try {
       const report = await call(o, (signal) => this.#session.sync(state, {
-        retention, maxMessages: o.maxMessages, nowMs: o.now, sink, onProgress: o.onProgress, signal,
+        retention, maxMessages: o.maxMessages, recordEvery: o.recordEvery, nowMs: o.now, sink, onProgress: o.onProgress, signal,
       }));
       return { ...report, state };
     } catch (e) {

@@ -120,11 +120,22 @@ export class CloudflareSocketStream {
 
   async write(bytes) {
     if (this.#closed) throw fail('closed', `the connection to ${this.#where} is closed`, true);
+    // workerd may leave a write to a connection the server has dropped pending forever: the
+    // socket's `closed` settling ends it. (A write pipelined behind replies being read, such
+    // as DELE after its record, can meet a connection cut in the middle of a reply.)
+    const socket = this.#socket;
+    const dropped = Promise.resolve(socket.closed).then(
+      () => { throw fail('closed', `the connection to ${this.#where} was closed by the server`, true); },
+      (e) => { throw e; },
+    );
     try {
       // Copy: the caller wipes its buffer (it can hold a password) once this resolves.
-      await this.#writer.write(bytes.slice());
+      await Promise.race([this.#writer.write(bytes.slice()), dropped]);
     } catch (e) {
+      if (e instanceof Pop3Error) throw e;
       throw socketError(e, `writing to ${this.#where}`);
+    } finally {
+      dropped.catch(() => {});
     }
   }
 

@@ -482,6 +482,13 @@ export interface SyncOptions extends CallOptions {
   retention?: 'keep' | 'delete' | { olderThanDays: number };
   /** Download at most this many new messages this run. */
   maxMessages?: number;
+  /**
+   * Record after at most this many messages (default 64; also whenever the next reply has
+   * not arrived yet, and at the end). After a crash, what was saved but not recorded is
+   * handed over again: use 1 when a second delivery costs (a webhook), more when the sink is
+   * idempotent (a Maildir).
+   */
+  recordEvery?: number;
   /** The current time in ms (default Date.now()). */
   now?: number;
   onProgress?(progress: SyncProgress): void;

@@ -19,8 +19,11 @@
 //!   messages are gone or not; the next run forgets those that are gone and deletes the rest.
 //!
 //! The fewest round trips: `LIST` and `UIDL` go in one flight (with the `CAPA` a login left
-//! pending), then every `RETR`; `DELE`s follow their records into the same pipeline; `QUIT`
-//! rides along with the `RETR`s when the run deletes nothing. Records are written in batches,
+//! pending), then every `RETR` (with the `DELE`s of messages recorded in earlier runs), then
+//! the `DELE`s of this run's messages, all at once, once the last of them is recorded; `QUIT`
+//! rides along with the `RETR`s when the run deletes nothing. (A `DELE` written while replies
+//! are still arriving could meet a connection cut in the middle of one, and some runtimes,
+//! workerd among them, then leave both directions hanging.) Records are written in batches,
 //! each made durable before the messages it covers are marked for deletion: a batch ends when
 //! it holds [`RECORD_BATCH`] messages, when the next reply is not received yet (the run would
 //! wait for the network anyway), and at the end. A crash re-fetches at most one batch, which
@@ -107,6 +110,10 @@ pub struct SyncOptions {
     pub now: u64,
     /// Download at most this many new messages this run (the rest next time).
     pub max_messages: Option<usize>,
+    /// Record after at most this many messages (0: [`RECORD_BATCH`]). A crash makes the next
+    /// run hand over again what was saved but not recorded: 1 suits a sink that is not
+    /// idempotent (a webhook), a batch one that is (a Maildir).
+    pub record_every: usize,
 }
 
 /// How far a sync has got.
@@ -341,37 +348,24 @@ struct Batch {
 }
 
 impl Batch {
-    fn is_full(&self) -> bool {
-        self.saved.len() >= RECORD_BATCH || self.bytes >= RECORD_BATCH_BYTES
+    fn is_full(&self, options: &SyncOptions) -> bool {
+        let limit = if options.record_every == 0 { RECORD_BATCH } else { options.record_every };
+        self.saved.len() >= limit || self.bytes >= RECORD_BATCH_BYTES
     }
 }
 
-/// Makes a batch durable and records it; then, if the retention says so, marks its messages
-/// for deletion (pipelined, collected at the end).
-async fn record_batch<T: Transport>(
-    client: &mut Client<T>,
-    state: &mut SyncState,
-    sink: &mut impl SyncSink,
-    batch: &mut Batch,
-    delete: bool,
-    deletions: &mut Vec<(MsgNum, CommandId)>,
-) -> Result<()> {
+/// Makes a batch durable and records it. Returns the messages it recorded: only now may they
+/// be marked for deletion.
+async fn record_batch(state: &mut SyncState, sink: &mut impl SyncSink, batch: &mut Batch) -> Result<Vec<MsgNum>> {
     if batch.saved.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     sink.flush().await?;
     for (uid, saved) in &batch.saved {
         state.messages.insert(uid.clone(), *saved);
     }
     sink.record(state, &batch.saved).await?;
-    // Recorded and durable: only now may they be marked.
-    if delete {
-        for &msg in &batch.msgs {
-            deletions.push((msg, client.queue(Command::Dele(msg))?));
-        }
-    }
-    *batch = Batch::default();
-    Ok(())
+    Ok(std::mem::take(batch).msgs)
 }
 
 async fn sync_session<T: Transport>(
@@ -476,6 +470,7 @@ async fn sync_session<T: Transport>(
     }
 
     let mut batch = Batch::default();
+    let mut recorded: Vec<MsgNum> = Vec::new();
     let mut refused: Vec<String> = Vec::new();
     let outcome: Result<()> = async {
         for &(msg, uid, id) in &retrievals {
@@ -493,19 +488,25 @@ async fn sync_session<T: Transport>(
                 None => refused.push(format!("message {msg} ({uid}) was not downloaded: the server refused it")),
             }
             // Full, or the next reply means waiting for the network: record now.
-            if batch.is_full() || !client.has_buffered_input() {
-                record_batch(client, state, sink, &mut batch, delete_new, &mut deletions).await?;
+            if batch.is_full(options) || !client.has_buffered_input() {
+                recorded.extend(record_batch(state, sink, &mut batch).await?);
             }
         }
-        record_batch(client, state, sink, &mut batch, delete_new, &mut deletions).await?;
+        recorded.extend(record_batch(state, sink, &mut batch).await?);
         Ok(())
     }
     .await;
     if let Err(e) = outcome {
         // What was committed is still worth recording (nothing is marked for deletion now):
         // the next run need not fetch it again.
-        let _ = record_batch(client, state, sink, &mut batch, false, &mut Vec::new()).await;
+        let _ = record_batch(state, sink, &mut batch).await;
         return Err(e);
+    }
+    // Every message of this run is recorded and durable: mark them, all in one flight.
+    if delete_new {
+        for msg in recorded {
+            deletions.push((msg, client.queue(Command::Dele(msg))?));
+        }
     }
     report.remaining = ids.len() - report.already_saved - report.saved;
     report.warnings.extend(refused);

@@ -36,7 +36,7 @@ export interface SessionManyOptions extends SessionCallOptions {
   onMessage?: (msg: number, bytes: Uint8Array | null, error: Error | null) => unknown;
 }
 export interface SessionSyncOptions extends SessionCallOptions {
-  state: SyncState; retention?: string; maxMessages?: number; nowMs?: number;
+  state: SyncState; retention?: string; maxMessages?: number; recordEvery?: number; nowMs?: number;
   sink: {
     begin(message: { uid: string; size: number | null }): unknown;
     write(chunk: Uint8Array): unknown;

@@ -273,6 +273,7 @@ impl Session {
                 retention,
                 now: (now_ms / 1000.0) as u64,
                 max_messages: opts.whole("maxMessages")?.map(|m| m as usize),
+                record_every: opts.whole("recordEvery")?.unwrap_or(0) as usize,
             };
             let sink = opts.value("sink");
             if !sink.is_object() {

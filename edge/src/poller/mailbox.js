@@ -287,6 +287,8 @@ export function makeMailboxClass(pop3) {
             state,
             retention: config.retention,
             maxMessages: config.maxMessagesPerRun,
+            // A webhook post is not idempotent: record each message before the next one.
+            recordEvery: 1,
             signal: abort.signal,
             save: async ({ uid, bytes }) => {
               if (abort.signal.aborted) throw abort.signal.reason;
