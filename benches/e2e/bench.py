@@ -556,13 +556,14 @@ def machine_info():
     except OSError:
         pass
     git = lambda *a: subprocess.run(["git", "-C", REPO, *a], capture_output=True, text=True).stdout.strip()
-    wasm = os.path.join(REPO, "pkg", "wasm", "pop3_wasm_bg.wasm")
+    wasm = os.path.join(os.path.dirname(CLI), "..", "wasm", "pop3_wasm_bg.wasm")
     return {
         "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(),
         "kernel": platform.release(), "loadavg_start": os.getloadavg(),
         "commit": git("rev-parse", "--short", "HEAD"),
         "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "cli": os.path.relpath(CLI, REPO), "native": os.path.relpath(NATIVE, REPO),
         "node": _version(["node", "--version"]), "python": platform.python_version(),
         "mpop": _version(["mpop", "--version"]), "dovecot": _version(["dovecot", "--version"]),
         "wasm_module": {"bytes": os.path.getsize(wasm), "mtime": datetime.datetime.fromtimestamp(
@@ -572,6 +573,7 @@ def machine_info():
 
 
 def main():
+    global CLI, NATIVE
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5, help="timed rounds per client and RTT (default 5)")
@@ -581,9 +583,12 @@ def main():
     ap.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated: " + ", ".join(CLIENTS))
     ap.add_argument("--json", default=os.path.join(REPO, "artifacts", "bench-e2e.json"),
                     help="where to write the results (default artifacts/bench-e2e.json)")
+    ap.add_argument("--cli", default=CLI, help="the pop3 CLI to run (default pkg/bin/pop3.js of this tree)")
+    ap.add_argument("--native", default=NATIVE, help="the native example to run (default target/release/examples/pop3)")
     ap.add_argument("--workdir", help="parent of the scratch directory (default: the system's)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = ap.parse_args()
+    CLI, NATIVE = os.path.abspath(args.cli), os.path.abspath(args.native)
     args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     args.rtts = [int(x) for x in args.rtt.split(",") if x.strip()]
     args.clients = [c.strip() for c in args.clients.split(",") if c.strip()]
@@ -595,7 +600,7 @@ def main():
             ap.error(f"unknown client {c}")
     missing = [what for what, ok in (
         ("the native example (cargo build --release --example pop3)", "native" not in args.clients or os.access(NATIVE, os.X_OK)),
-        ("the npm package's wasm (scripts/build-pkg.sh)", "cli" not in args.clients or os.path.exists(os.path.join(REPO, "pkg", "wasm", "pop3_wasm_bg.wasm"))),
+        ("the npm package's wasm (scripts/build-pkg.sh)", "cli" not in args.clients or os.path.exists(os.path.join(os.path.dirname(CLI), "..", "wasm", "pop3_wasm_bg.wasm"))),
         ("mpop (apt-get install mpop)", "mpop" not in args.clients or shutil.which("mpop")),
         ("node", "cli" not in args.clients or shutil.which("node")),
         ("/usr/bin/time (apt-get install time)", os.access(TIME, os.X_OK)),
