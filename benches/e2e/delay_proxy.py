@@ -53,6 +53,7 @@ MULTI_ALWAYS = {b"CAPA", b"RETR", b"TOP"}
 MULTI_WITHOUT_ARG = {b"LIST", b"UIDL", b"AUTH"}
 TERMINATOR = b"\r\n.\r\n"
 WRITE_BUFFER_HIGH = 1024 * 1024
+TIMER_EARLY = 0.0015
 MAX_LINE = 64 * 1024  # longer "lines" are not POP3; keep parsing bounded
 
 
@@ -219,9 +220,9 @@ class Session:
         loop = asyncio.get_running_loop()
         line.append((loop.time() + self.delay, data))
         if direction == "up" and self.up_timer is None:
-            self.up_timer = loop.call_at(line[0][0], self.flush_up)
+            self.up_timer = loop.call_at(line[0][0] - TIMER_EARLY, self.flush_up)
         elif direction == "down" and self.down_timer is None:
-            self.down_timer = loop.call_at(line[0][0], self.flush_down)
+            self.down_timer = loop.call_at(line[0][0] - TIMER_EARLY, self.flush_down)
 
     def deliver(self, direction, data):
         if direction == "up":
@@ -243,12 +244,17 @@ class Session:
         self.flush(self.down, self.deliver_down, "down")
 
     def flush(self, line, deliver, direction):
+        # The event loop's timers wake up to a millisecond late (epoll's timeout is in whole
+        # milliseconds, rounded up): they are set TIMER_EARLY ahead and the rest is slept here.
         loop = asyncio.get_running_loop()
         now = loop.time()
+        if line and now < line[0][0] <= now + TIMER_EARLY:
+            time.sleep(line[0][0] - now)
+            now = loop.time()
         while line and line[0][0] <= now:
             deliver(line.popleft()[1])
         if line:
-            timer = loop.call_at(line[0][0], self.flush_up if direction == "up" else self.flush_down)
+            timer = loop.call_at(line[0][0] - TIMER_EARLY, self.flush_up if direction == "up" else self.flush_down)
             if direction == "up":
                 self.up_timer = timer
             else:
