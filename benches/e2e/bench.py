@@ -562,7 +562,9 @@ def machine_info():
         "host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(),
         "kernel": platform.release(), "loadavg_start": os.getloadavg(),
         "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        # uncommitted changes to what is measured (README edits do not count)
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", "src", "examples",
+                          "pkg/src", "pkg/bin", "benches", "Cargo.toml", "Cargo.lock")),
         "cli": os.path.relpath(CLI, REPO), "native": os.path.relpath(NATIVE, REPO),
         "node": _version(["node", "--version"]), "python": platform.python_version(),
         "mpop": _version(["mpop", "--version"]), "dovecot": _version(["dovecot", "--version"]),
