@@ -8,9 +8,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages: real servers, the proxy, the browser, clang for ring (wasm TLS) ---
 # (The fonts are for the demo test's screenshots: the sample mail has emoji subjects and
-# Japanese mail; Droid Sans Fallback covers CJK in 4 MB.)
+# Japanese mail; Droid Sans Fallback covers CJK in 4 MB. mpop and time are for the end-to-end
+# benchmark: the peer client it compares with, and the peak-RSS report.)
 apt_packages=(dovecot-pop3d websockify chromium chromium-driver clang openssl python3 ca-certificates curl pkg-config
-  fonts-noto-color-emoji fonts-droid-fallback)
+  fonts-noto-color-emoji fonts-droid-fallback mpop time)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
