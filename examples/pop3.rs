@@ -5,17 +5,20 @@
 //! POP3_PASSWORD=secret cargo run --release --example pop3 -- \
 //!     --host 127.0.0.1 --port 110 --user alice --allow-cleartext fetch ./Maildir
 //! ```
-//! Commands: `capa`, `stat`, `list`, `uidl`, `fetch DIR [--delete]`, `top N [LINES]`.
+//! Commands: `capa`, `stat`, `list`, `uidl`, `fetch DIR [--delete]`, `top N [LINES]`. `fetch`
+//! is the library's sync into a Maildir (only new messages, streamed to disk, state kept in
+//! the Maildir), as `pop3 fetch` in the npm package does, sharing the same Maildir.
 //! The password comes from `POP3_PASSWORD` or the output of `--password-command CMD`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use pop3_wasm::auth::{AuthMethod, Credentials};
 use pop3_wasm::client::{ClientConfig, LoginOptions};
-use pop3_wasm::native;
+use pop3_wasm::native::{self, MaildirSink};
 use pop3_wasm::proto::MsgNum;
+use pop3_wasm::sync::{self, Retention, SyncOptions};
 use pop3_wasm::{Error, ErrorKind, Secret};
 
 struct Args {
@@ -50,7 +53,7 @@ fn parse_args() -> Args {
         allow_cleartext: false,
         timeout: Duration::from_secs(30),
         password_command: None,
-        window: 32,
+        window: pop3_wasm::engine::Config::default().max_in_flight,
         command: Vec::new(),
         delete: false,
     };
@@ -101,21 +104,6 @@ fn password(args: &Args) -> Result<Secret, Error> {
         .map_err(|_| Error::new(ErrorKind::Usage, "set POP3_PASSWORD or use --password-command"))
 }
 
-/// Delivers a message into a Maildir: written to `tmp/`, then renamed into `new/`, so a reader
-/// never sees a partial file.
-fn deliver(maildir: &Path, uid: &str, body: &[u8]) -> std::io::Result<PathBuf> {
-    use std::io::Write;
-    let safe: String = uid.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-    let name = format!("{}.{}_{}.pop3", std::process::id(), safe, body.len());
-    let tmp = maildir.join("tmp").join(&name);
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(body)?;
-    file.sync_all()?;
-    let new = maildir.join("new").join(&name);
-    std::fs::rename(&tmp, &new)?;
-    Ok(new)
-}
-
 async fn run(args: Args) -> Result<(), Error> {
     let started = Instant::now();
     let mut config = ClientConfig { reply_timeout: Some(args.timeout), ..ClientConfig::default() };
@@ -126,7 +114,7 @@ async fn run(args: Args) -> Result<(), Error> {
     let method = client.login(&credentials, &options).await?;
     eprintln!("logged in with {method}");
     match args.command[0].as_str() {
-        "capa" => println!("{:#?}", client.capabilities()),
+        "capa" => println!("{:#?}", client.capa().await?),
         "stat" => {
             let stat = client.stat().await?;
             println!("{} messages, {} octets", stat.count, stat.size);
@@ -149,38 +137,31 @@ async fn run(args: Args) -> Result<(), Error> {
             let _ = std::io::stdout().write_all(&body);
         }
         "fetch" => {
+            // The library's sync into its streaming Maildir sink: only what is new, each
+            // message written to disk as it arrives, recorded in the Maildir's state.
             let dir = PathBuf::from(args.command.get(1).unwrap_or_else(|| usage()));
-            for sub in ["tmp", "new", "cur"] {
-                std::fs::create_dir_all(dir.join(sub))
-                    .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot create {}: {e}", dir.display())))?;
-            }
-            let uids = client.uidl().await?;
-            let msgs: Vec<MsgNum> = uids.iter().map(|e| e.msg).collect();
-            let (mut count, mut bytes) = (0usize, 0usize);
-            let mut saved = Vec::new();
-            client
-                .retr_many(&msgs, |msg, body| {
-                    let body = body?;
-                    let uid = uids.iter().find(|e| e.msg == msg).map(|e| e.uid.as_str()).unwrap_or("");
-                    deliver(&dir, uid, &body).map_err(|e| Error::new(ErrorKind::Usage, format!("cannot save: {e}")))?;
-                    count += 1;
-                    bytes += body.len();
-                    saved.push(msg);
-                    Ok(())
-                })
-                .await?;
-            if args.delete {
-                for result in client.dele_many(&saved).await? {
-                    result?;
-                }
-            }
+            let mut sink = MaildirSink::open(&dir)?;
+            let account = format!("{}@{}", args.user, args.host);
+            let mut state = sink.load_state(&account)?;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let retention = if args.delete { Retention::DeleteAfterSave } else { Retention::Keep };
+            let options = SyncOptions { retention, now, ..SyncOptions::default() };
+            let report = sync::sync(&mut client, &mut state, &options, &mut sink).await?;
             let stats = client.stats();
             eprintln!(
-                "fetched {count} messages, {bytes} octets in {:.3} s; {} round trips, {} commands",
+                "fetched {} messages, {} octets in {:.3} s; {} already fetched, {} deleted; {} round trips, {} commands",
+                report.saved,
+                report.bytes,
                 started.elapsed().as_secs_f64(),
+                report.already_saved,
+                report.deleted,
                 stats.round_trips,
                 stats.commands
             );
+            for warning in &report.warnings {
+                eprintln!("pop3: warning: {warning}");
+            }
+            return Ok(());
         }
         _ => usage(),
     }
