@@ -817,10 +817,16 @@ impl<T: Transport> Client<T> {
     where
         F: FnMut(Event<'_>) -> Result<bool>,
     {
+        // Commands go out when the call starts, before every wait for input, and every so
+        // many events: not after each reply, which with a sliding window would mean a write
+        // per command. The server meanwhile works through the window it already has.
+        const EVENTS_PER_FLUSH: u32 = 64;
+        let mut events = 0u32;
         loop {
-            // Flushing before every event keeps the pipelining window topped up while replies
-            // stream in, so the server never runs dry.
-            self.flush().await?;
+            if events.is_multiple_of(EVENTS_PER_FLUSH) {
+                self.flush().await?;
+            }
+            events = events.wrapping_add(1);
             let (used, event) = match self.engine.handle_input(&self.buf[self.start..self.end]) {
                 Ok(decoded) => decoded,
                 Err(e) => {

@@ -113,7 +113,11 @@ impl Thrown {
     pub(crate) async fn call_on(&self, this: &JsValue, f: &Function, args: &[JsValue]) -> Result<JsValue> {
         let args: Array = args.iter().collect();
         let result = f.apply(this, &args).map_err(|e| self.keep(e))?;
-        if result.has_type::<Promise>() || Reflect::get(&result, &"then".into()).is_ok_and(|t| t.is_function()) {
+        // Only an object can be a thenable (and Reflect.get throws on anything else, which is
+        // expensive: a sink's synchronous methods return undefined).
+        let thenable = result.has_type::<Promise>()
+            || (result.is_object() && Reflect::get(&result, &"then".into()).is_ok_and(|t| t.is_function()));
+        if thenable {
             return JsFuture::from(Promise::resolve(&result)).await.map_err(|e| self.keep(e));
         }
         Ok(result)

@@ -43,9 +43,9 @@ export interface SessionSyncOptions extends SessionCallOptions {
     commit(): unknown;
     abort?(): unknown;
     flush?(): unknown;
-    record?(batch: { entries: Array<{ uid: string; savedAt: number; size: number }>; journal: string }): unknown;
-    saveState(state: SyncState): unknown;
   };
+  record?(batch: { entries: Array<{ uid: string; savedAt: number; size: number }>; journal: string }): unknown;
+  saveState(): unknown;
   onProgress?: (p: { messagesDone: number; messagesTotal: number; bytesDone: number; bytesTotal: number }) => void;
 }
 "#;

@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use super::js_stream::JsStreamTransport;
 use super::options::Options;
+#[cfg(feature = "tls")]
 use super::timer::JsTimer;
 use super::websocket::WebSocketTransport;
 use crate::client::ClientConfig;

@@ -19,7 +19,7 @@ import { hostname } from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { loadSyncState, maildirFileName, maildirIsStaleTmp, maildirNames, maildirStem, maildirStemOf } from '../node.js';
+import { loadSyncState, maildirHostPart, maildirIsStaleTmp, maildirNames, maildirStem, maildirStemOf } from '../node.js';
 import { CliError, EXIT, usageError } from './errors.js';
 
 const NAMES = maildirNames();
@@ -55,13 +55,14 @@ function readIfExists(file) {
 }
 
 export class Maildir {
-  #host = (() => {
+  /** The host part of file names (`stem.host`), by the Rust rule. */
+  #host = maildirHostPart((() => {
     try {
       return fs.readFileSync('/proc/sys/kernel/hostname', 'utf8');
     } catch {
       return hostname();
     }
-  })();
+  })());
   /** Stems found in new/ and cur/ (read once per round; see beginRound). */
   #stems = null;
   /** The message being written: { fd, tmp, name, stem }. */
@@ -149,12 +150,16 @@ export class Maildir {
 
   /**
    * The streaming sink for client.sync(). `onDelivered({ uid, size, file, existed, head })`
-   * is told of each message (`head`: its first bytes, enough for the headers).
+   * is told of each message; with `keepHead`, `head` holds its first bytes (enough for the
+   * headers).
    */
-  sink(onDelivered = () => {}) {
+  sink(onDelivered = () => {}, { keepHead = false } = {}) {
     let uid = null;
     let size = 0;
     let head = null;
+    const tmpDir = `${this.dir}${path.sep}tmp${path.sep}`;
+    const newDir = `${this.dir}${path.sep}new${path.sep}`;
+    const suffix = `.${this.#host}`;
     return {
       begin: (message) => {
         uid = message.uid;
@@ -165,8 +170,8 @@ export class Maildir {
           onDelivered({ uid, size: message.size ?? 0, file: null, existed: true, head: null });
           return false;
         }
-        const name = maildirFileName(uid, this.#host);
-        const tmp = path.join(this.dir, 'tmp', `${name}.${process.pid}`);
+        const name = stem + suffix;
+        const tmp = `${tmpDir}${name}.${process.pid}`;
         try {
           this.#current = { fd: fs.openSync(tmp, 'w', 0o600), tmp, name, stem };
         } catch (e) {
@@ -176,7 +181,7 @@ export class Maildir {
       },
       write: (chunk) => {
         const { fd } = this.#current;
-        if (head === null) head = Buffer.from(chunk.subarray(0, 64 * 1024));
+        if (keepHead && head === null) head = Buffer.from(chunk.subarray(0, 64 * 1024));
         try {
           let off = 0;
           while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
@@ -187,7 +192,7 @@ export class Maildir {
       },
       commit: () => {
         const { fd, tmp, name, stem } = this.#current;
-        const target = path.join(this.dir, 'new', name);
+        const target = newDir + name;
         try {
           fs.fsyncSync(fd);
           fs.closeSync(fd);

@@ -30,13 +30,16 @@ export function accountOf(ctx) {
   return `${user}@${ctx.options.ws ?? ctx.options.host}`;
 }
 
-/** The sync options that stream into `maildir`, noting each delivery in `files`. */
-export function maildirSync(maildir, files, onDelivered = () => {}) {
+/**
+ * The sync options that stream into `maildir`, noting each delivery in `files`; `onDelivered`
+ * also gets the first bytes of each message (`head`).
+ */
+export function maildirSync(maildir, files, onDelivered) {
   return {
     sink: maildir.sink((d) => {
       files.push({ uid: d.uid, size: d.size, file: d.file, existed: d.existed });
-      onDelivered(d);
-    }),
+      onDelivered?.(d);
+    }, { keepHead: onDelivered !== undefined }),
     record: (batch) => maildir.record(batch),
     saveState: (s) => maildir.saveState(s),
   };
