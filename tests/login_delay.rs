@@ -1,8 +1,8 @@
 //! LOGIN-DELAY honoured wherever the server announces it (issue 19, item 3): announced only
 //! in the CAPA before login, it is remembered, carried by a refused login's error and by the
 //! sync report, and no login of `sync::watch` comes sooner, whether after an `[IN-USE]` or
-//! `[LOGIN-DELAY]` refusal or after a successful run. Reconnect gaps are measured against a
-//! scripted server.
+//! `[LOGIN-DELAY]` refusal, a cut connection or a successful run. Reconnect gaps are measured
+//! against a scripted server.
 
 mod support;
 
@@ -28,12 +28,13 @@ fn cleartext() -> LoginOptions {
 }
 
 /// A server announcing `LOGIN-DELAY pre` in the CAPA before login and `post` (if any) in the
-/// one after. Connections numbered in `refuse` have PASS refused with that reply; the others
-/// log in to an empty mailbox.
+/// one after. Connections numbered in `refuse` have PASS refused with that reply, those in
+/// `cut` are closed when LIST comes; the others log in to an empty mailbox.
 fn announcing(
     pre: u32,
     post: Option<u32>,
     refuse: &'static [(usize, &'static str)],
+    cut: &'static [usize],
 ) -> impl Fn(usize, &[String]) -> Option<String> + Send + Sync + 'static {
     move |conn, commands| {
         let line = commands.last().unwrap();
@@ -50,6 +51,7 @@ fn announcing(
                 Some((_, reply)) => (*reply).to_owned(),
                 None => "+OK logged in\r\n".to_owned(),
             },
+            "LIST" if cut.contains(&conn) => return None,
             "STAT" => "+OK 0 0\r\n".to_owned(),
             "LIST" | "UIDL" => "+OK\r\n.\r\n".to_owned(),
             "NOOP" => "+OK\r\n".to_owned(),
@@ -62,7 +64,7 @@ fn announcing(
 #[tokio::test]
 async fn a_login_delay_announced_before_login_is_remembered_and_the_largest_wins() {
     // Announced before login only.
-    let (port, _sessions) = fake::serve_each("+OK ready\r\n", announcing(7, None, &[])).await;
+    let (port, _sessions) = fake::serve_each("+OK ready\r\n", announcing(7, None, &[], &[])).await;
     let mut client = native::connect("127.0.0.1", port, config()).await.unwrap();
     client.login(&Credentials::new("alice", "x"), &cleartext()).await.unwrap();
     assert_eq!(client.login_delay_seen(), Some(7));
@@ -71,7 +73,7 @@ async fn a_login_delay_announced_before_login_is_remembered_and_the_largest_wins
 
     // Announced on both sides: the largest, whichever side announced it.
     for (pre, post) in [(9, 4), (4, 9)] {
-        let (port, _sessions) = fake::serve_each("+OK ready\r\n", announcing(pre, Some(post), &[])).await;
+        let (port, _sessions) = fake::serve_each("+OK ready\r\n", announcing(pre, Some(post), &[], &[])).await;
         let mut client = native::connect("127.0.0.1", port, config()).await.unwrap();
         client.login(&Credentials::new("alice", "x"), &cleartext()).await.unwrap();
         client.noop().await.unwrap();
@@ -81,7 +83,7 @@ async fn a_login_delay_announced_before_login_is_remembered_and_the_largest_wins
 
     // A refused login's error carries what was announced before it.
     let refuse: &'static [(usize, &'static str)] = &[(0, "-ERR [IN-USE] mailbox locked\r\n")];
-    let (port, _sessions) = fake::serve_each("+OK ready\r\n", announcing(7, None, refuse)).await;
+    let (port, _sessions) = fake::serve_each("+OK ready\r\n", announcing(7, None, refuse, &[])).await;
     let mut client = native::connect("127.0.0.1", port, config()).await.unwrap();
     let err = client.login(&Credentials::new("alice", "x"), &cleartext()).await.unwrap_err();
     assert_eq!(err.response_code(), Some(&ResponseCode::InUse));
@@ -89,15 +91,16 @@ async fn a_login_delay_announced_before_login_is_remembered_and_the_largest_wins
 }
 
 #[tokio::test]
-async fn watch_waits_out_a_login_delay_announced_before_login_after_refusals_and_after_a_run() {
+async fn watch_waits_out_a_login_delay_announced_before_login_after_refusals_a_cut_and_a_run() {
     const DELAY: u32 = 1;
-    // Connection 0 is refused [IN-USE], connection 1 [LOGIN-DELAY]; 2 and 3 log in and sync
-    // an empty mailbox. The CAPA after login announces nothing.
+    // Connection 0 is refused [IN-USE], connection 1 [LOGIN-DELAY]; connection 2 is cut when
+    // the sync sends LIST; 3 and 4 log in and sync an empty mailbox. The CAPA after login
+    // announces nothing.
     let refuse: &'static [(usize, &'static str)] = &[
         (0, "-ERR [IN-USE] mailbox locked by another session\r\n"),
         (1, "-ERR [LOGIN-DELAY] you logged in too recently\r\n"),
     ];
-    let (port, sessions) = fake::serve_each("+OK ready\r\n", announcing(DELAY, None, refuse)).await;
+    let (port, sessions) = fake::serve_each("+OK ready\r\n", announcing(DELAY, None, refuse, &[2])).await;
     let maildir = tempfile::tempdir().unwrap();
     let mut sink = MaildirSink::open(maildir.path()).unwrap();
     let mut state = sync::SyncState::new(ACCOUNT);
@@ -130,6 +133,7 @@ async fn watch_waits_out_a_login_delay_announced_before_login_after_refusals_and
             match event {
                 WatchEvent::Retrying { error, attempt, delay } => {
                     events.push(format!("retry {attempt} after {:?} in {delay:?}", error.response_code()));
+                    assert!(error.is_transient(), "{error}");
                     assert_eq!(error.login_delay(), Some(DELAY), "{error}");
                 }
                 WatchEvent::Synced(report) => {
@@ -149,15 +153,17 @@ async fn watch_waits_out_a_login_delay_announced_before_login_after_refusals_and
         [
             format!("retry 1 after Some(InUse) in {floor:?}"),
             format!("retry 2 after Some(LoginDelay) in {floor:?}"),
+            format!("retry 3 after None in {floor:?}"),
             format!("synced, login delay Some({DELAY})"),
             format!("synced, login delay Some({DELAY})"),
         ]
     );
     let logins = logins.into_inner();
-    assert_eq!(logins.len(), 4);
+    assert_eq!(logins.len(), 5);
     let opened: Vec<Instant> = sessions.lock().unwrap().iter().map(|s| s.opened).collect();
-    assert_eq!(opened.len(), 4, "one connection per login");
-    // No login sooner than the delay: after [IN-USE], after [LOGIN-DELAY], after a good run.
+    assert_eq!(opened.len(), 5, "one connection per login");
+    // No login sooner than the delay: after [IN-USE], after [LOGIN-DELAY], after the cut, after
+    // a good run.
     for (what, times) in [("logins", &logins), ("connections accepted", &opened)] {
         for (i, pair) in times.windows(2).enumerate() {
             let gap = pair[1] - pair[0];
@@ -170,7 +176,7 @@ async fn watch_waits_out_a_login_delay_announced_before_login_after_refusals_and
 #[tokio::test]
 async fn watch_ends_on_a_permanent_refusal_even_with_a_login_delay() {
     let refuse: &'static [(usize, &'static str)] = &[(0, "-ERR [AUTH] wrong password\r\n")];
-    let (port, sessions) = fake::serve_each("+OK ready\r\n", announcing(1, None, refuse)).await;
+    let (port, sessions) = fake::serve_each("+OK ready\r\n", announcing(1, None, refuse, &[])).await;
     let maildir = tempfile::tempdir().unwrap();
     let mut sink = MaildirSink::open(maildir.path()).unwrap();
     let mut state = sync::SyncState::new(ACCOUNT);

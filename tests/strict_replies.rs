@@ -199,7 +199,7 @@ async fn utf8_and_lang_replies_dovecot_does_not_give() {
         Expect("UTF8"),
         send("+OK UTF8 enabled\r\n"),
         Expect("LANG"),
-        send("+OK Language listing follows:\r\nen English\r\nde Deutsch\r\ni-default Default language\r\n.\r\n"),
+        send("+OK Language listing follows:\r\nen English\r\nfr Français\r\ni-default Default language\r\n.\r\n"),
         Expect("LANG de"),
         send("+OK de Sprache geändert\r\n"),
         Expect("LANG tlh"),
@@ -228,7 +228,7 @@ async fn utf8_and_lang_replies_dovecot_does_not_give() {
         client.languages().await.unwrap(),
         [
             Language { tag: "en".into(), description: "English".into() },
-            Language { tag: "de".into(), description: "Deutsch".into() },
+            Language { tag: "fr".into(), description: "Français".into() },
             Language { tag: "i-default".into(), description: "Default language".into() },
         ]
     );
@@ -242,6 +242,8 @@ async fn utf8_and_lang_replies_dovecot_does_not_give() {
 
     let options = LoginOptions { method: AuthMethod::UserPass, allow_cleartext: true };
     client.login(&Credentials::new("alice", "wonderland"), &options).await.unwrap();
+    // UTF8 only before login (RFC 6856): refused without being sent.
+    assert_eq!(client.utf8().await.unwrap_err().kind(), ErrorKind::Usage);
     // LANG is allowed after login too; a refusal is the server's and the session goes on.
     let err = client.languages().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Server, "{err}");
