@@ -168,7 +168,8 @@ async fn watch_waits_out_a_login_delay_announced_before_login_after_refusals_a_c
         for (i, pair) in times.windows(2).enumerate() {
             let gap = pair[1] - pair[0];
             assert!(gap >= floor, "{what} {i} and {}: {gap:?} apart, under the LOGIN-DELAY of {floor:?}", i + 1);
-            assert!(gap < floor + Duration::from_secs(2), "{what} {i} and {}: {gap:?} apart", i + 1);
+            // Not far longer either (generous: CI machines are busy).
+            assert!(gap < floor + Duration::from_secs(5), "{what} {i} and {}: {gap:?} apart", i + 1);
         }
     }
 }

@@ -127,7 +127,8 @@ describe('LOGIN-DELAY announced before login', () => {
     for (const [what, times] of [['logins', logins], ['connections', server.connections.map((c) => c.openedAt)]]) {
       gaps(times).forEach((gap, i) => {
         assert.ok(gap >= 1000 - TIMER_SLACK_MS, `${what} ${i} and ${i + 1}: ${gap.toFixed(1)} ms apart, under LOGIN-DELAY 1`);
-        assert.ok(gap < 3000, `${what} ${i} and ${i + 1}: ${gap.toFixed(1)} ms apart`);
+        // Not far longer either (generous: CI machines are busy).
+        assert.ok(gap < 6000, `${what} ${i} and ${i + 1}: ${gap.toFixed(1)} ms apart`);
       });
     }
   });
