@@ -38,7 +38,7 @@ if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
   say "adding the rust-src component (to build the wasm module's std for size)"
   timeout 300 rustup component add rust-src || echo "setup: rust-src could not be added; the wasm module will be larger" >&2
 fi
-wasm_bindgen_version=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -1)
+wasm_bindgen_version=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' js/Cargo.toml | head -1)
 if [ -n "$wasm_bindgen_version" ]; then
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
     say "installing wasm-bindgen-cli $wasm_bindgen_version (about 10 minutes, once)"

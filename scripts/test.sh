@@ -8,8 +8,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 step "lint: rustfmt and clippy"
 cargo fmt --check
-cargo clippy --all-targets --quiet -- -D warnings
-cargo clippy --quiet --target wasm32-unknown-unknown --lib --test browser -- -D warnings
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown -p pop3-wasm-js --all-targets --features tls -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown -p pop3-wasm-js --lib -- -D warnings
 
 step "native: unit tests, scripted-server tests, Dovecot integration tests"
 cargo test --quiet

@@ -156,35 +156,43 @@ impl Error {
         self
     }
 
-    pub(crate) fn usage(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Usage`]: the caller asked for something invalid.
+    pub fn usage(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Usage, message)
     }
 
-    pub(crate) fn protocol(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Protocol`]: the server broke the protocol.
+    pub fn protocol(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Protocol, message)
     }
 
-    pub(crate) fn limit(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Limit`]: a configured limit was exceeded.
+    pub fn limit(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Limit, message)
     }
 
-    pub(crate) fn closed(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Closed`]: the connection closed.
+    pub fn closed(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Closed, message)
     }
 
-    pub(crate) fn transport(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Transport`]: the byte stream failed (for transports outside this crate).
+    pub fn transport(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Transport, message)
     }
 
-    pub(crate) fn timeout(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Timeout`]: a deadline passed.
+    pub fn timeout(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Timeout, message)
     }
 
-    pub(crate) fn auth(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Auth`]: authentication failed or was not possible.
+    pub fn auth(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Auth, message)
     }
 
-    pub(crate) fn tls(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Tls`]: TLS failed.
+    pub fn tls(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Tls, message)
     }
 

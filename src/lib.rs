@@ -19,8 +19,9 @@ pub mod auth;
 pub mod client;
 pub mod engine;
 mod error;
+#[cfg(feature = "mime")]
 pub mod mime;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "tokio", not(target_arch = "wasm32")))]
 pub mod native;
 pub mod proto;
 mod secret;
@@ -28,8 +29,6 @@ pub mod sync;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod transport;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm;
 
 pub use error::{Detail, Error, ErrorKind, ListingEntries, ListingProblem, Result};
 pub use secret::{Redactor, Secret};

@@ -11,8 +11,8 @@ use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::transport::{TlsInfo, Transport};
+use pop3_wasm::transport::{TlsInfo, Transport};
+use pop3_wasm::{Error, ErrorKind, Result};
 
 #[wasm_bindgen]
 extern "C" {

@@ -16,8 +16,8 @@ use super::error::{to_js_error, Thrown};
 use super::interop::{object, strings, u8array};
 use super::options::Options;
 use super::session::{acquire, run, session_op, Session};
-use crate::error::{Error, Result};
-use crate::sync::{self, maildir, LoginDelay, Progress, Retention, RetryPolicy, Saved, SyncOptions, WatchOptions};
+use pop3_wasm::sync::{self, maildir, LoginDelay, Progress, Retention, RetryPolicy, Saved, SyncOptions, WatchOptions};
+use pop3_wasm::{Error, Result};
 
 /// A mailbox's sync state (see the Rust `sync` module), held in Rust.
 #[wasm_bindgen(js_name = SyncState)]
