@@ -101,6 +101,9 @@ fn limit(ms: Option<u32>, default: Option<Duration>) -> Option<Duration> {
 pub struct Session {
     clock: Rc<Clock>,
     client: Rc<RefCell<Client<Connection>>>,
+    /// Read once connected: answered even while a message or sync run holds the client.
+    greeting: String,
+    tls: Option<wit::TlsInfo>,
 }
 
 impl Session {
@@ -108,7 +111,9 @@ impl Session {
     pub fn open(options: wit::ConnectOptions) -> std::result::Result<Session, WitError> {
         let clock = Clock::new();
         let client = block_on(&clock, connect(&options, &clock)).map_err(|e| to_wit(&e))?;
-        Ok(Session { clock, client: Rc::new(RefCell::new(client)) })
+        let greeting = client.greeting().status.text.clone();
+        let tls = client.tls_info().map(|info| wit::TlsInfo { version: info.version, cipher: info.cipher });
+        Ok(Session { clock, client: Rc::new(RefCell::new(client)), greeting, tls })
     }
 
     /// Runs one call of the client, unless a message or sync run holds the session.
@@ -136,10 +141,11 @@ impl Session {
                 channel.hand_out(MessageEvent::Start(stream.octets_hint())).await;
                 let mut pending = Vec::new();
                 while let Some(chunk) = stream.next_chunk().await? {
-                    pending.extend_from_slice(chunk);
-                    if pending.len() >= CHUNK {
+                    // Small pieces are gathered, up to CHUNK bytes per hand-out.
+                    if pending.len() + chunk.len() > CHUNK {
                         channel.hand_out(MessageEvent::Chunk(std::mem::take(&mut pending))).await;
                     }
+                    pending.extend_from_slice(chunk);
                 }
                 if !pending.is_empty() {
                     channel.hand_out(MessageEvent::Chunk(pending)).await;
@@ -291,15 +297,11 @@ impl wit::GuestSession for Session {
     }
 
     fn greeting(&self) -> String {
-        match self.client.try_borrow() {
-            Ok(client) => client.greeting().status.text.clone(),
-            Err(_) => String::new(),
-        }
+        self.greeting.clone()
     }
 
     fn tls_info(&self) -> Option<wit::TlsInfo> {
-        let client = self.client.try_borrow().ok()?;
-        client.tls_info().map(|info| wit::TlsInfo { version: info.version, cipher: info.cipher })
+        self.tls.clone()
     }
 
     fn capa(&self) -> std::result::Result<Option<wit::Capabilities>, WitError> {
@@ -489,8 +491,16 @@ impl sync::SyncSink for StepSink {
     }
 
     async fn commit(&mut self) -> Result<()> {
-        self.write_pending().await?;
-        self.step(Step::Commit).await.map(drop)
+        let committed = match self.write_pending().await {
+            Ok(()) => self.step(Step::Commit).await.map(drop),
+            Err(e) => Err(e),
+        };
+        if committed.is_err() {
+            // The core's sync does not abort a message whose commit failed (its own sinks
+            // clean up in `commit`); the caller's destination is told to here.
+            self.abort().await;
+        }
+        committed
     }
 
     async fn abort(&mut self) {
