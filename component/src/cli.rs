@@ -158,6 +158,8 @@ fn parse_args(argv: Vec<String>) -> Result<Option<Args>, Failure> {
         let mut value =
             || inline.clone().or_else(|| it.next()).ok_or_else(|| Failure::usage(format!("{name} needs a value")));
         match name.as_str() {
+            // wasmtime passes a `--` after the component's name on (`pop3.wasm -- --host ...`).
+            "--" => {}
             "-h" | "--help" => {
                 print!("{HELP}");
                 return Ok(None);

@@ -154,7 +154,8 @@ class Component(unittest.TestCase):
         maildir = os.path.join(self.work, "alice-mail")
         os.mkdir(maildir)
         dirs = {self.ca_dir: "/ca", maildir: "/mail"}
-        args = self.tls_args("implicit") + ["--user", "alice", "fetch", "--maildir", "/mail"]
+        # As the README writes it: `pop3.wasm -- --host ...` (wasmtime passes the `--` on).
+        args = ["--"] + self.tls_args("implicit") + ["--user", "alice", "fetch", "--maildir", "/mail"]
         result = self.run_component(args, ALICE["password"], dirs, memory_cap=MEMORY_CAP)
         self.ok(result)
         self.assertIn("5 new message(s)", result.stderr.decode())
