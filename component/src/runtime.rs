@@ -8,15 +8,14 @@
 //! - every sleep registers its deadline with the shared [`Clock`] when it is created, and
 //!   removes it when dropped;
 //! - before it blocks, the transport sets the socket's read (or write) timeout to the time
-//!   until the earliest deadline still ahead ([`Clock::time_left`]);
+//!   until the earliest deadline ([`Clock::time_left`]);
 //! - when that timeout fires, the transport yields once ([`yield_now`]): the `select` then
 //!   polls the sleeps, and the one that is due wins (the reply timeout, the command deadline,
-//!   the close timeout, the TLS handshake's limit). If none is due (a deadline of a future
-//!   nobody polls right now), the executor polls again and the transport blocks until the
-//!   next one.
+//!   the close timeout, the TLS handshake's limit). If none is due (the deadline of a sleep
+//!   nobody polls right now), the executor polls again and the transport waits once more.
 //!
 //! So no socket wait outlasts the earliest deadline, and nothing spins: the executor sleeps
-//! only when every future waits for a timer, until the earliest one.
+//! only when every future waits for a timer, until the earliest one ahead.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
@@ -54,13 +53,23 @@ impl Clock {
         self.deadlines.borrow_mut().remove(key);
     }
 
-    /// The time until the earliest deadline still ahead, at least a millisecond (a socket
-    /// timeout of zero means none); `None` when no deadline is ahead.
+    /// How long a socket may wait: the time until the earliest deadline, at least a
+    /// millisecond (a socket timeout of zero means none), so a deadline that has passed (a
+    /// command deadline that ran out while the caller held a message) is seen as soon as the
+    /// socket has nothing to read; `None` when no timer is armed.
     pub fn time_left(&self) -> Option<Duration> {
+        let (at, _) = *self.deadlines.borrow().iter().next()?;
+        Some(at.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)))
+    }
+
+    /// How long the executor may sleep when every future waits for a timer: until the
+    /// earliest deadline still ahead (one that has passed belongs to a sleep nobody polls now,
+    /// or it would have completed); `None` when none is ahead.
+    fn time_to_next(&self) -> Option<Duration> {
         let now = Instant::now();
         let deadlines = self.deadlines.borrow();
         let (at, _) = deadlines.iter().find(|(at, _)| *at > now)?;
-        Some((*at - now).max(Duration::from_millis(1)))
+        Some(*at - now)
     }
 }
 
@@ -153,7 +162,7 @@ fn run<T>(clock: &Clock, future: Pin<&mut dyn Future<Output = T>>, paused: &dyn 
         if flag.0.load(Ordering::SeqCst) {
             continue;
         }
-        match clock.time_left() {
+        match clock.time_to_next() {
             Some(wait) => std::thread::sleep(wait),
             None => return Outcome::Stalled,
         }
