@@ -30,4 +30,7 @@ step "demo: the page in headless Chromium (Playwright) on the one-command demo s
 step "edge: the worker script in real workerd, the Deno transport in real Deno"
 (cd edge && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm test)
 
+step "component: the WASI 0.2 component in wasmtime, and through jco in Node, against Dovecot"
+scripts/test-component.sh
+
 step "all tests passed"

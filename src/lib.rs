@@ -12,8 +12,10 @@
 //! - `tls` (feature `tls`, on by default): rustls over any transport, for implicit TLS and STLS;
 //! - [`mime`]: retrieved messages decoded through mail-parser (headers, bodies, attachments);
 //! - [`sync`]: download what is new (by UIDL), save it durably, then delete as configured;
-//! - `native` (not on wasm): a tokio TCP transport and timer;
-//! - `wasm` (on wasm32 only): the JavaScript API, the WebSocket and JavaScript-stream transports.
+//! - `native` (not on wasm): a tokio TCP transport and timer, and the Maildir sink (which WASI
+//!   has too);
+//! - `wasm` (on wasm32-unknown-unknown only): the JavaScript API, the WebSocket and
+//!   JavaScript-stream transports.
 
 pub mod auth;
 pub mod client;
@@ -21,7 +23,7 @@ pub mod engine;
 mod error;
 #[cfg(feature = "mime")]
 pub mod mime;
-#[cfg(all(feature = "tokio", not(target_arch = "wasm32")))]
+#[cfg(any(not(target_arch = "wasm32"), target_os = "wasi"))]
 pub mod native;
 pub mod proto;
 mod secret;

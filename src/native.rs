@@ -1,25 +1,32 @@
-//! Native transport and timer on tokio, for Rust programs and the integration tests.
+//! Native transport and timer on tokio, for Rust programs and the integration tests, and the
+//! Maildir sink.
 //!
-//! Only compiled for non-wasm targets. The client itself needs none of this: it runs on any
-//! [`Transport`] and [`Timer`].
+//! Not compiled for the JavaScript build (wasm32-unknown-unknown). On WASI (wasm32-wasip2, the
+//! component in `component/`) only the [`MaildirSink`] is, which needs nothing but `std::fs`;
+//! the tokio parts are native only. The client itself needs none of this: it runs on any
+//! `Transport` and `Timer`.
 
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::time::Duration;
+#[cfg(not(target_arch = "wasm32"))]
+use std::{future::Future, pin::Pin, rc::Rc, time::Duration};
 
+#[cfg(not(target_arch = "wasm32"))]
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+#[cfg(not(target_arch = "wasm32"))]
 use tokio::net::TcpStream;
 
+#[cfg(not(target_arch = "wasm32"))]
 use crate::client::{Client, ClientConfig};
 use crate::error::{Error, Result};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::transport::{Timer, Transport};
 
 /// A timer on tokio's clock.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioTimer;
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Timer for TokioTimer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()>>> {
         Box::pin(tokio::time::sleep(duration))
@@ -27,6 +34,7 @@ impl Timer for TokioTimer {
 }
 
 /// A plain TCP connection.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug)]
 pub struct TcpTransport {
     /// `None` once closed: closing releases the socket, so a server that keeps sending (after
@@ -35,6 +43,7 @@ pub struct TcpTransport {
     peer: String,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl TcpTransport {
     /// Connects to `host:port`, giving up after `timeout`.
     pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpTransport> {
@@ -55,12 +64,14 @@ impl TcpTransport {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl TcpTransport {
     fn open(&mut self) -> Result<&mut TcpStream> {
         self.stream.as_mut().ok_or_else(|| Error::closed(format!("the connection to {} is closed", self.peer)))
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Transport for TcpTransport {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
         let peer = &self.peer;
@@ -81,7 +92,10 @@ impl Transport for TcpTransport {
     }
 }
 
-fn io_error(context: &str, e: &io::Error) -> Error {
+/// An I/O error as this crate's [`Error`], prefixed with `context`: a cut connection is
+/// `Closed`, a timed-out one `Timeout`, anything else `Transport`. Shared by the tokio transport
+/// and the WASI one (the component's, over `std::net`).
+pub fn io_error(context: &str, e: &io::Error) -> Error {
     use io::ErrorKind as K;
     let what = match e.kind() {
         K::ConnectionRefused => "connection refused".to_owned(),
@@ -101,7 +115,7 @@ fn io_error(context: &str, e: &io::Error) -> Error {
 /// Connects with TLS inside the library (rustls): `mode` says when TLS starts, `options` how
 /// the server is validated. With [`TlsMode::StartTls`] the session is upgraded after the
 /// greeting and fails, never falls back to plain text, if the server cannot.
-#[cfg(feature = "tls")]
+#[cfg(all(feature = "tls", not(target_arch = "wasm32")))]
 pub async fn connect_tls(
     host: &str,
     port: u16,
@@ -128,6 +142,7 @@ pub async fn connect_tls(
 
 /// Connects over plain TCP and waits for the greeting, with `config`'s reply timeout also
 /// bounding the TCP connect.
+#[cfg(not(target_arch = "wasm32"))]
 pub async fn connect(host: &str, port: u16, config: ClientConfig) -> Result<Client<TcpTransport>> {
     let connect_timeout = config.reply_timeout.unwrap_or(Duration::from_secs(60));
     let transport = TcpTransport::connect(host, port, connect_timeout).await?;
@@ -158,6 +173,17 @@ pub struct MaildirSink {
     /// Renames into `new/` not yet made durable by a sync of the directory.
     unsynced_renames: bool,
     journal: Option<std::fs::File>,
+}
+
+/// What makes a temporary file name unique among the programs writing one Maildir: the
+/// process id, or on WASI, which has none (`std::process::id` panics there), random digits.
+fn writer_tag() -> String {
+    if cfg!(target_os = "wasi") {
+        let mut bytes = [0u8; 8];
+        let _ = getrandom::fill(&mut bytes);
+        return format!("r{}", crate::auth::hex(&bytes));
+    }
+    std::process::id().to_string()
 }
 
 /// The name of the state file inside the Maildir.
@@ -269,7 +295,7 @@ impl crate::sync::SyncSink for MaildirSink {
             return Ok(false);
         }
         let name = format!("{stem}.{}", self.host);
-        let tmp = self.root.join("tmp").join(format!("{name}.{}", std::process::id()));
+        let tmp = self.root.join("tmp").join(format!("{name}.{}", writer_tag()));
         let file = std::fs::File::create(&tmp).map_err(|e| self.io("create a file", e))?;
         self.current = Some((file, tmp, name));
         Ok(true)
@@ -337,7 +363,7 @@ impl crate::sync::SyncSink for MaildirSink {
         let tmp = dir.join(format!(
             ".{}.{}.tmp",
             self.state_file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            std::process::id()
+            writer_tag()
         ));
         let written = std::fs::File::create(&tmp).and_then(|mut f| {
             f.write_all(state.to_json().as_bytes())?;
