@@ -23,7 +23,7 @@ pub mod engine;
 mod error;
 #[cfg(feature = "mime")]
 pub mod mime;
-#[cfg(any(not(target_arch = "wasm32"), target_os = "wasi"))]
+#[cfg(all(feature = "tokio", not(target_arch = "wasm32")))]
 pub mod native;
 pub mod proto;
 mod secret;

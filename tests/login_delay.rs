@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use pop3_wasm::auth::{AuthMethod, Credentials};
 use pop3_wasm::client::{ClientConfig, LoginOptions};
-use pop3_wasm::native::{self, MaildirSink, TokioTimer};
+use pop3_wasm::native::{self, TokioTimer};
 use pop3_wasm::proto::ResponseCode;
+use pop3_wasm::sync::MaildirSink;
 use pop3_wasm::sync::{self, RetryPolicy, WatchEvent, WatchOptions};
 use pop3_wasm::ErrorKind;
 use support::fake;

@@ -6,8 +6,8 @@ use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use pop3_wasm::native::MaildirSink;
 use pop3_wasm::sync::maildir::STALE_TMP_SECS;
+use pop3_wasm::sync::MaildirSink;
 
 const HOUR: u64 = 60 * 60;
 

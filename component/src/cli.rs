@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use pop3_wasm::native::MaildirSink;
+use pop3_wasm::sync::MaildirSink;
 use pop3_wasm::sync::{Saved, SyncSink, SyncState};
 use pop3_wasm::ErrorKind;
 

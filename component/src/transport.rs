@@ -11,7 +11,6 @@ use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::rc::Rc;
 use std::time::Duration;
 
-use pop3_wasm::native::io_error;
 use pop3_wasm::tls::TlsStream;
 use pop3_wasm::transport::{TlsInfo, Transport};
 use pop3_wasm::{Error, ErrorKind, Result};
@@ -49,7 +48,7 @@ impl WasiTcp {
             Some(e) if is_timeout(&e) => {
                 Error::new(ErrorKind::Timeout, format!("connecting to {peer} took longer than {timeout:?}"))
             }
-            Some(e) => io_error(&format!("cannot connect to {peer}"), &e),
+            Some(e) => Error::from_io(ErrorKind::Transport, &format!("cannot connect to {peer}"), e),
             None => Error::new(ErrorKind::Transport, format!("cannot connect to {peer}: the name has no address")),
         })
     }
@@ -71,12 +70,14 @@ impl Transport for WasiTcp {
         loop {
             let limit = self.clock.time_left();
             let stream = self.open()?;
-            stream.set_read_timeout(limit).map_err(|e| io_error("setting a read timeout", &e))?;
+            stream
+                .set_read_timeout(limit)
+                .map_err(|e| Error::from_io(ErrorKind::Transport, "setting a read timeout", e))?;
             match stream.read(buf) {
                 Ok(n) => return Ok(n),
                 Err(e) if is_timeout(&e) => yield_now().await,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_error(&format!("reading from {}", self.peer), &e)),
+                Err(e) => return Err(Error::from_io(ErrorKind::Transport, &format!("reading from {}", self.peer), e)),
             }
         }
     }
@@ -86,7 +87,9 @@ impl Transport for WasiTcp {
         while written < data.len() {
             let limit = self.clock.time_left();
             let stream = self.open()?;
-            stream.set_write_timeout(limit).map_err(|e| io_error("setting a write timeout", &e))?;
+            stream
+                .set_write_timeout(limit)
+                .map_err(|e| Error::from_io(ErrorKind::Transport, "setting a write timeout", e))?;
             match stream.write(&data[written..]) {
                 Ok(0) => {
                     return Err(Error::new(ErrorKind::Closed, format!("writing to {}: connection closed", self.peer)))
@@ -94,7 +97,7 @@ impl Transport for WasiTcp {
                 Ok(n) => written += n,
                 Err(e) if is_timeout(&e) => yield_now().await,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_error(&format!("writing to {}", self.peer), &e)),
+                Err(e) => return Err(Error::from_io(ErrorKind::Transport, &format!("writing to {}", self.peer), e)),
             }
         }
         Ok(())
@@ -106,7 +109,7 @@ impl Transport for WasiTcp {
         match stream.shutdown(Shutdown::Both) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-            Err(e) => Err(io_error(&format!("closing {}", self.peer), &e)),
+            Err(e) => Err(Error::from_io(ErrorKind::Transport, &format!("closing {}", self.peer), e)),
         }
     }
 }
