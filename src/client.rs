@@ -38,6 +38,10 @@ pub struct ClientConfig {
     pub command_deadline: Option<Duration>,
     /// Size of the read buffer, which bounds the memory a streamed message uses.
     pub read_buffer: usize,
+    /// Where random bytes come from (SCRAM's client nonce): `None`, the operating system's
+    /// generator ([`auth::OsRandom`]); a seed, a reproducible stream ([`auth::SeededRandom`]),
+    /// for tests and replays.
+    pub random_seed: Option<[u8; 32]>,
 }
 
 impl Default for ClientConfig {
@@ -47,6 +51,7 @@ impl Default for ClientConfig {
             reply_timeout: Some(Duration::from_secs(60)),
             command_deadline: Some(Duration::from_secs(600)),
             read_buffer: 64 * 1024,
+            random_seed: None,
         }
     }
 }
@@ -74,6 +79,8 @@ pub struct LoginOptions {
 /// A connected POP3 session over transport `T`.
 pub struct Client<T: Transport> {
     engine: Engine,
+    /// Random bytes for SASL mechanisms (see [`ClientConfig::random_seed`]).
+    random: Box<dyn auth::RandomSource>,
     transport: T,
     timer: Rc<dyn Timer>,
     config: ClientConfig,
@@ -105,8 +112,13 @@ impl<T: Transport> Client<T> {
     /// Starts a session on a connected `transport`: waits for the server's greeting.
     pub async fn connect(transport: T, timer: Rc<dyn Timer>, config: ClientConfig) -> Result<Client<T>> {
         let buffer = config.read_buffer.max(config.engine.limits.max_line + 4096);
+        let random: Box<dyn auth::RandomSource> = match config.random_seed {
+            Some(seed) => Box::new(auth::SeededRandom::new(seed)),
+            None => Box::new(auth::OsRandom),
+        };
         let mut client = Client {
             engine: Engine::new(config.engine),
+            random,
             transport,
             timer,
             config,
@@ -331,7 +343,7 @@ impl<T: Transport> Client<T> {
                 self.queue(Command::apop(&credentials.user, digest)?)?
             }
             AuthMethod::Sasl(name) => {
-                let id = self.engine.authenticate(auth::mechanism(name, credentials)?)?;
+                let id = self.engine.authenticate(auth::mechanism(name, credentials, self.random.as_mut())?)?;
                 self.wanted.insert(id);
                 id
             }

@@ -119,16 +119,23 @@ struct ErrorInner {
 
 impl PartialEq for Error {
     fn eq(&self, other: &Self) -> bool {
-        (self.0.kind, &self.0.message, &self.0.code, &self.0.server_text, &self.0.detail, self.0.login_delay, self.0.command)
-            == (
-                other.0.kind,
-                &other.0.message,
-                &other.0.code,
-                &other.0.server_text,
-                &other.0.detail,
-                other.0.login_delay,
-                other.0.command,
-            )
+        (
+            self.0.kind,
+            &self.0.message,
+            &self.0.code,
+            &self.0.server_text,
+            &self.0.detail,
+            self.0.login_delay,
+            self.0.command,
+        ) == (
+            other.0.kind,
+            &other.0.message,
+            &other.0.code,
+            &other.0.server_text,
+            &other.0.detail,
+            other.0.login_delay,
+            other.0.command,
+        )
     }
 }
 
