@@ -355,7 +355,7 @@ impl<T: Transport> Client<T> {
         if let Err(e) = self.result_of(login).await {
             // Still held behind the refused login: never sent.
             self.abandon(capa);
-            return Err(e.with_login_delay(self.engine.login_delay_seen()));
+            return Err(self.explain_login_failure(e, &method));
         }
         self.pending_capa = capa;
         // With pipelining it shares a flight with the first transaction commands; without,
@@ -364,6 +364,25 @@ impl<T: Transport> Client<T> {
             self.capa().await?;
         }
         Ok(method)
+    }
+
+    /// Notes on a refused login the server's `LOGIN-DELAY` and, when the server refused a
+    /// SASL mechanism its `CAPA` did not offer, that the mechanism is unavailable (rather than
+    /// the credentials wrong). Unadvertised mechanisms are still tried: some servers accept
+    /// them (Gmail's XOAUTH2).
+    fn explain_login_failure(&self, error: Error, method: &AuthMethod) -> Error {
+        let error = error.with_login_delay(self.engine.login_delay_seen());
+        let caps = self.engine.capabilities();
+        match method {
+            AuthMethod::Sasl(name)
+                if error.kind() == ErrorKind::Auth
+                    && error.detail().is_none()
+                    && caps.is_some_and(|c| !c.sasl.is_empty() && !c.has_sasl(name)) =>
+            {
+                error.with_detail(auth::unavailable(name, caps))
+            }
+            _ => error,
+        }
     }
 
     /// `STAT`: the number of messages and their total size.

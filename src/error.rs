@@ -76,6 +76,76 @@ pub enum Detail {
     /// beyond the count `STAT` reported. What could be read is here, for a caller that
     /// chooses to be lenient.
     Listing(Box<ListingProblem>),
+    /// The server's certificate was refused (an error of kind [`ErrorKind::Tls`]).
+    Certificate(Box<CertificateDetail>),
+    /// The WebSocket proxy refused the connection or closed it: its HTTP status when the
+    /// transport could see it (browsers never show it), and the WebSocket close code.
+    Proxy {
+        /// The HTTP status of a refused WebSocket handshake, such as 403 from an Origin check.
+        http_status: Option<u16>,
+        /// The WebSocket close code, such as 1011 when websockify cannot reach the mail server,
+        /// or 1006 when the connection ended without a close frame.
+        close_code: Option<u16>,
+    },
+    /// The login was refused before it started: the method would send the password or token
+    /// itself over a connection without TLS, and cleartext was not allowed.
+    CleartextRefused,
+    /// The login method asked for is not available: the server does not offer it (APOP
+    /// without a greeting timestamp, a SASL mechanism not in `CAPA`), or this client does not
+    /// implement it.
+    MechanismUnavailable {
+        /// The method, as [`crate::auth::AuthMethod`] names it (`APOP`, `SCRAM-SHA-256`, ...).
+        mechanism: String,
+        /// The SASL mechanisms the server offered, when it listed them.
+        offered: Vec<String>,
+    },
+}
+
+/// Why a certificate was refused (see [`Detail::Certificate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateDetail {
+    /// What is wrong with it.
+    pub problem: CertificateProblem,
+    /// The server name it was checked against.
+    pub server_name: String,
+    /// The names the certificate is valid for (DNS names and IP addresses), when the problem
+    /// is [`CertificateProblem::NameMismatch`] and the verifier reported them.
+    pub names: Vec<String>,
+}
+
+/// What is wrong with a server's certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CertificateProblem {
+    /// Not issued by a trusted authority (self-signed, or a private CA not configured).
+    UnknownIssuer,
+    /// Past its validity period.
+    Expired,
+    /// Before its validity period (often a wrong clock).
+    NotYetValid,
+    /// Not valid for the server name asked for.
+    NameMismatch,
+    /// Revoked by its issuer.
+    Revoked,
+    /// Not the certificate pinned by fingerprint.
+    PinMismatch,
+    /// Anything else: a bad signature, a malformed certificate, a wrong purpose.
+    Other,
+}
+
+impl CertificateProblem {
+    /// A stable camel-case identifier, used in JavaScript's `detail.problem`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateProblem::UnknownIssuer => "unknownIssuer",
+            CertificateProblem::Expired => "expired",
+            CertificateProblem::NotYetValid => "notYetValid",
+            CertificateProblem::NameMismatch => "nameMismatch",
+            CertificateProblem::Revoked => "revoked",
+            CertificateProblem::PinMismatch => "pinMismatch",
+            CertificateProblem::Other => "other",
+        }
+    }
 }
 
 /// The parts of a listing that was refused (see [`Detail::Listing`]).

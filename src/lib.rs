@@ -32,5 +32,7 @@ pub mod sync;
 pub mod tls;
 pub mod transport;
 
-pub use error::{Detail, Error, ErrorKind, ListingEntries, ListingProblem, Result};
+pub use error::{
+    CertificateDetail, CertificateProblem, Detail, Error, ErrorKind, ListingEntries, ListingProblem, Result,
+};
 pub use secret::{Redactor, Secret};

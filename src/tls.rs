@@ -16,7 +16,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{CertificateDetail, CertificateProblem, Detail, Error, Result};
 use crate::transport::{TlsInfo, Transport};
 
 /// How to validate the server.
@@ -230,19 +230,69 @@ fn alert_name(alert: rustls::AlertDescription) -> String {
     name.to_owned()
 }
 
-/// A human explanation of a TLS failure with `server`. Deliberately no `{:?}` of rustls's
-/// error types: their Debug code (hundreds of variants) would bloat the wasm module.
+/// The error for a TLS failure with `server`, with a [`Detail::Certificate`] when the
+/// certificate was refused. Deliberately no `{:?}` of rustls's error types: their Debug code
+/// (hundreds of variants) would bloat the wasm module.
 fn tls_error(error: &rustls::Error, server: &str, pinned: bool) -> Error {
+    let error_out = Error::tls(tls_message(error, server, pinned));
+    match certificate_detail(error, server, pinned) {
+        Some(detail) => error_out.with_detail(Detail::Certificate(Box::new(detail))),
+        None => error_out,
+    }
+}
+
+/// The machine-readable account of a refused certificate.
+fn certificate_detail(error: &rustls::Error, server: &str, pinned: bool) -> Option<CertificateDetail> {
     use CertificateError as C;
-    let message = match error {
+    use CertificateProblem as P;
+    let rustls::Error::InvalidCertificate(cert) = error else { return None };
+    let mut names = Vec::new();
+    let problem = match cert {
+        C::UnknownIssuer => P::UnknownIssuer,
+        C::Expired | C::ExpiredContext { .. } => P::Expired,
+        C::NotValidYet | C::NotValidYetContext { .. } => P::NotYetValid,
+        C::NotValidForName => P::NameMismatch,
+        C::NotValidForNameContext { presented, .. } => {
+            names = presented.iter().filter_map(|p| presented_name(p)).collect();
+            P::NameMismatch
+        }
+        C::Revoked => P::Revoked,
+        C::ApplicationVerificationFailure if pinned => P::PinMismatch,
+        _ => P::Other,
+    };
+    Some(CertificateDetail { problem, server_name: server.to_owned(), names })
+}
+
+/// A name from the verifier's list of the names a certificate carries, which webpki writes as
+/// `DnsName("mail.example.org")` or `IpAddress(192.0.2.1)`; other kinds (URIs, directory
+/// names) are not names a user could type, and are left out.
+fn presented_name(presented: &str) -> Option<String> {
+    if let Some(rest) = presented.strip_prefix("DnsName(\"") {
+        return rest.strip_suffix("\")").map(str::to_owned);
+    }
+    presented.strip_prefix("IpAddress(")?.strip_suffix(')').map(str::to_owned)
+}
+
+/// A human explanation of a TLS failure with `server`.
+fn tls_message(error: &rustls::Error, server: &str, pinned: bool) -> String {
+    use CertificateError as C;
+    match error {
         rustls::Error::InvalidCertificate(cert) => match cert {
             C::Expired | C::ExpiredContext { .. } => format!("the certificate of {server} has expired"),
             C::NotValidYet | C::NotValidYetContext { .. } => {
                 format!("the certificate of {server} is not valid yet (is the clock right?)")
             }
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                format!("the server's certificate is not valid for the name {server}")
+            C::NotValidForNameContext { presented, .. } => {
+                let names: Vec<String> = presented.iter().filter_map(|p| presented_name(p)).collect();
+                match names.is_empty() {
+                    true => format!("the server's certificate is not valid for the name {server}"),
+                    false => format!(
+                        "the server's certificate is not valid for the name {server}; it is valid for {}",
+                        names.join(", ")
+                    ),
+                }
             }
+            C::NotValidForName => format!("the server's certificate is not valid for the name {server}"),
             C::UnknownIssuer => format!(
                 "the certificate of {server} is not issued by a trusted certificate authority \
                  (for a private server, add its CA certificate)"
@@ -270,8 +320,7 @@ fn tls_error(error: &rustls::Error, server: &str, pinned: bool) -> Error {
         rustls::Error::PeerMisbehaved(_) => format!("{server} broke the TLS protocol"),
         rustls::Error::DecryptError => format!("data from {server} failed TLS decryption (tampered with?)"),
         _ => format!("TLS with {server} failed"),
-    };
-    Error::tls(message)
+    }
 }
 
 /// A transport that starts in plain text and can switch to TLS: at once for implicit TLS, or

@@ -8,7 +8,7 @@ use pop3_wasm::auth::{AuthMethod, Credentials};
 use pop3_wasm::client::{Client, ClientConfig, LoginOptions};
 use pop3_wasm::native::{self, TcpTransport};
 use pop3_wasm::proto::{MsgNum, ResponseCode};
-use pop3_wasm::ErrorKind;
+use pop3_wasm::{Detail, ErrorKind};
 use support::stack::{mail_dir, Stack};
 
 fn n(v: u32) -> MsgNum {
@@ -100,8 +100,41 @@ async fn wrong_password_is_an_auth_error_with_dovecots_code() {
         assert_eq!(err.kind(), ErrorKind::Auth, "{method}: {err}");
         assert_eq!(err.response_code(), Some(&ResponseCode::Auth), "{method}: {err}");
         assert!(!format!("{err} {err:?}").contains("definitely-wrong"));
+        assert_eq!(err.detail(), None, "{method}: wrong credentials, not an unavailable mechanism");
+        assert_eq!(err.command(), Some(if method == AuthMethod::UserPass { "PASS" } else { method_keyword(&method) }));
         client.quit().await.unwrap();
     }
+}
+
+fn method_keyword(method: &AuthMethod) -> &'static str {
+    match method {
+        AuthMethod::Apop => "APOP",
+        _ => "AUTH",
+    }
+}
+
+#[tokio::test]
+async fn a_mechanism_the_server_does_not_offer_is_reported_as_unavailable() {
+    // Dovecot with CRAM-MD5 switched off: asked for anyway, it refuses, and the error says the
+    // mechanism is unavailable (with what is offered), not that the password is wrong.
+    let dir = mail_dir(&[sample(1)]);
+    let stack = Stack::start(&["--mail", dir.path().to_str().unwrap(), "--mechanisms", "plain scram-sha-256"]);
+    let mut client = native::connect("127.0.0.1", stack.pop3_port(), config()).await.unwrap();
+    let credentials = Credentials::new("alice", stack.password("alice"));
+    let options = LoginOptions { method: AuthMethod::Sasl("CRAM-MD5".into()), allow_cleartext: false };
+    let err = client.login(&credentials, &options).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    assert_eq!(err.command(), Some("AUTH"));
+    let Some(Detail::MechanismUnavailable { mechanism, offered }) = err.detail() else {
+        panic!("expected MechanismUnavailable on {err}: {:?}", err.detail())
+    };
+    assert_eq!(mechanism, "CRAM-MD5");
+    assert_eq!(offered, &["PLAIN", "SCRAM-SHA-256"]);
+    // Without TLS, PLAIN is refused before anything is sent, and says why.
+    let options = LoginOptions { method: AuthMethod::Sasl("PLAIN".into()), allow_cleartext: false };
+    let err = client.login(&credentials, &options).await.unwrap_err();
+    assert_eq!(err.detail(), Some(&Detail::CleartextRefused));
+    client.quit().await.unwrap();
 }
 
 #[tokio::test]

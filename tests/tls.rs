@@ -12,7 +12,7 @@ use pop3_wasm::native;
 use pop3_wasm::proto::MsgNum;
 use pop3_wasm::tls::TlsOptions;
 use pop3_wasm::transport::TlsMode;
-use pop3_wasm::ErrorKind;
+use pop3_wasm::{CertificateDetail, CertificateProblem, Detail, Error, ErrorKind};
 use support::fake::{self, send, Expect, Silence};
 use support::stack::{mail_dir, Stack};
 
@@ -87,11 +87,21 @@ async fn stls_upgrades_and_reads_capabilities_again() {
     client.quit().await.unwrap();
 }
 
-async fn expect_tls_failure(stack: &Stack, port: u16, mode: TlsMode, options: TlsOptions, needle: &str) {
+async fn expect_tls_failure(stack: &Stack, port: u16, mode: TlsMode, options: TlsOptions, needle: &str) -> Error {
     let err = native::connect_tls("127.0.0.1", port, mode, &options, config()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
     assert!(err.to_string().contains(needle), "expected {needle:?} in: {err}");
     let _ = stack;
+    err
+}
+
+/// The certificate detail of a TLS error, which a user interface explains without reading the
+/// message.
+fn certificate(err: &Error) -> &CertificateDetail {
+    match err.detail() {
+        Some(Detail::Certificate(detail)) => detail,
+        other => panic!("expected a certificate detail on {err}, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -99,8 +109,12 @@ async fn unknown_ca_is_refused() {
     let (stack, _mail) = tls_stack("good");
     // Mozilla's roots only: our test CA is unknown.
     let port = stack.port("pop3s_port");
-    expect_tls_failure(&stack, port, TlsMode::Implicit, TlsOptions::new("localhost"), "not issued by a trusted").await;
-    expect_tls_failure(
+    let err =
+        expect_tls_failure(&stack, port, TlsMode::Implicit, TlsOptions::new("localhost"), "not issued by a trusted")
+            .await;
+    assert_eq!(certificate(&err).problem, CertificateProblem::UnknownIssuer);
+    assert_eq!(certificate(&err).server_name, "localhost");
+    let err = expect_tls_failure(
         &stack,
         stack.pop3_port(),
         TlsMode::StartTls,
@@ -108,13 +122,15 @@ async fn unknown_ca_is_refused() {
         "not issued by a trusted",
     )
     .await;
+    assert_eq!(certificate(&err).problem, CertificateProblem::UnknownIssuer);
+    assert_eq!(err.command(), None, "a handshake failure is not about a command's reply");
 }
 
 #[tokio::test]
 async fn certificate_from_another_ca_is_refused() {
     let (stack, _mail) = tls_stack("unknownca");
     let port = stack.port("pop3s_port");
-    expect_tls_failure(
+    let err = expect_tls_failure(
         &stack,
         port,
         TlsMode::Implicit,
@@ -122,18 +138,32 @@ async fn certificate_from_another_ca_is_refused() {
         "not issued by a trusted",
     )
     .await;
+    assert_eq!(certificate(&err).problem, CertificateProblem::UnknownIssuer);
 }
 
 #[tokio::test]
 async fn wrong_host_name_is_refused() {
     let (stack, _mail) = tls_stack("wronghost");
     let port = stack.port("pop3s_port");
-    expect_tls_failure(&stack, port, TlsMode::Implicit, private_options(&stack, "localhost"), "not valid for the name")
-        .await;
-    // And a good certificate asked for another name.
+    let err = expect_tls_failure(
+        &stack,
+        port,
+        TlsMode::Implicit,
+        private_options(&stack, "localhost"),
+        "not valid for the name",
+    )
+    .await;
+    let expected = CertificateDetail {
+        problem: CertificateProblem::NameMismatch,
+        server_name: "localhost".into(),
+        names: vec!["wrong.example".into()],
+    };
+    assert_eq!(certificate(&err), &expected);
+    assert!(err.to_string().contains("it is valid for wrong.example"), "{err}");
+    // And a good certificate asked for another name: both of its names are reported.
     let (good, _mail2) = tls_stack("good");
     let port = good.port("pop3s_port");
-    expect_tls_failure(
+    let err = expect_tls_failure(
         &good,
         port,
         TlsMode::Implicit,
@@ -141,13 +171,17 @@ async fn wrong_host_name_is_refused() {
         "not valid for the name",
     )
     .await;
+    assert_eq!(certificate(&err).names, ["localhost", "127.0.0.1"]);
+    assert_eq!(certificate(&err).server_name, "mail.example.org");
 }
 
 #[tokio::test]
 async fn expired_certificate_is_refused() {
     let (stack, _mail) = tls_stack("expired");
     let port = stack.port("pop3s_port");
-    expect_tls_failure(&stack, port, TlsMode::Implicit, private_options(&stack, "localhost"), "has expired").await;
+    let err =
+        expect_tls_failure(&stack, port, TlsMode::Implicit, private_options(&stack, "localhost"), "has expired").await;
+    assert_eq!(certificate(&err).problem, CertificateProblem::Expired);
 }
 
 fn leaf_fingerprint(stack: &Stack, variant: &str) -> [u8; 32] {
@@ -168,7 +202,8 @@ async fn pinned_certificate() {
     client.quit().await.unwrap();
     // ...and refuses any other.
     let wrong = TlsOptions { pin_sha256: Some([7; 32]), ..TlsOptions::new("localhost") };
-    expect_tls_failure(&stack, port, TlsMode::Implicit, wrong, "does not match the pinned fingerprint").await;
+    let err = expect_tls_failure(&stack, port, TlsMode::Implicit, wrong, "does not match the pinned fingerprint").await;
+    assert_eq!(certificate(&err).problem, CertificateProblem::PinMismatch);
 }
 
 #[tokio::test]

@@ -8,13 +8,16 @@
 export function describeError(error, { context = 'session', proxyUrl = '' } = {}) {
   const code = error && error.code;
   const message = String(error && error.message || error);
+  // The library's machine-readable account (Pop3Error.detail); its messages are for people.
+  const detail = error && typeof error.detail === 'object' && error.detail ? error.detail : {};
   const server = error && error.serverText ? `The server said: “${error.serverText}”` : '';
   switch (code) {
     case 'auth':
-      if (/no acceptable|not available|not offered|not support/i.test(message)) {
+      if (detail.type === 'mechanismUnavailable') {
+        const offered = detail.offered && detail.offered.length ? ` It offers ${detail.offered.join(', ')}.` : '';
         return {
           title: 'This login mechanism is not available',
-          hint: 'The server does not offer the mechanism chosen under “Login options”. Choose “Automatic”.',
+          hint: `The server does not offer ${detail.mechanism}, chosen under “Login options”.${offered} Choose “Automatic”.`,
           detail: message,
         };
       }
@@ -24,7 +27,7 @@ export function describeError(error, { context = 'session', proxyUrl = '' } = {}
         detail: server || message,
       };
     case 'transport':
-      if (/1011|could not reach the mail server/i.test(message)) {
+      if (detail.type === 'proxy' && detail.closeCode === 1011) {
         return {
           title: 'The proxy cannot reach the mail server',
           hint: 'The WebSocket proxy answered, but it could not open a connection to its POP3 server '
@@ -32,7 +35,7 @@ export function describeError(error, { context = 'session', proxyUrl = '' } = {}
           detail: message,
         };
       }
-      if (context === 'connect' || /cannot reach the WebSocket proxy/i.test(message)) {
+      if (context === 'connect') {
         return {
           title: 'Cannot reach the WebSocket proxy',
           hint: `Nothing answered at ${proxyUrl || 'the proxy URL'}. Check the address and that websockify is running. `
@@ -55,7 +58,7 @@ export function describeError(error, { context = 'session', proxyUrl = '' } = {}
           detail: message,
         };
       }
-      return { title: 'The secure connection failed', hint: tlsHint(error, message), detail: message };
+      return { title: 'The secure connection failed', hint: tlsHint(detail), detail: message };
     case 'timeout':
       return {
         title: 'The server did not answer in time',
@@ -65,7 +68,7 @@ export function describeError(error, { context = 'session', proxyUrl = '' } = {}
         detail: message,
       };
     case 'usage':
-      if (/cleartext/i.test(message)) {
+      if (detail.type === 'cleartextRefused') {
         return {
           title: 'Refused to send the password unencrypted',
           hint: 'This login would send the password itself over a connection without TLS, so the proxy and the network '
@@ -74,7 +77,7 @@ export function describeError(error, { context = 'session', proxyUrl = '' } = {}
           detail: message,
         };
       }
-      if (/WebSocket URL/i.test(message)) {
+      if (context === 'connect' && proxyUrl && !isWebSocketUrl(proxyUrl)) {
         return { title: 'That is not a WebSocket URL', hint: 'Use ws://host:port/ or wss://host:port/.', detail: message };
       }
       return { title: 'The request could not be made', hint: '', detail: message };
@@ -91,40 +94,44 @@ export function describeError(error, { context = 'session', proxyUrl = '' } = {}
   }
 }
 
-/**
- * Why TLS could not be set up. The library's `detail` (when it has one) says so exactly;
- * without it, its message is matched.
- */
-function tlsHint(error, message) {
-  const detail = error && typeof error.detail === 'object' && error.detail ? error.detail : {};
-  const kind = String(detail.kind || detail.reason || '');
-  if (/issuer|trust|unknown/i.test(kind) || (!kind && /trusted|issuer|unknown/i.test(message))) {
-    return 'The mail server’s certificate is not from a trusted authority. For a private CA, paste its certificate under “Private certificate authority”.';
+/** Whether `url` is a ws: or wss: URL (what the library accepts as a proxy address). */
+function isWebSocketUrl(url) {
+  try {
+    const { protocol } = new URL(url);
+    return protocol === 'ws:' || protocol === 'wss:';
+  } catch {
+    return false;
   }
-  if (/name/i.test(kind) || (!kind && /not valid for the name|name|host/i.test(message))) {
-    const wanted = detail.serverName || detail.expected || (/not valid for (?:the name )?["“]?([^\s"”;]+)/i.exec(message) || [])[1];
-    const names = certificateNames(detail, message);
-    const which = wanted ? ` for “${wanted}”` : ' for the server name you entered';
-    return names.length
-      ? `The mail server’s certificate is not valid${which}. It carries ${listOf(names)}: enter one of those as the mail server name.`
-      : `The mail server’s certificate is not valid${which}. Enter the name on the mail server’s certificate `
-        + '(the name you would use in a mail program, not the proxy’s).';
-  }
-  if (/expired|not.?yet/i.test(kind) || (!kind && /expired|not yet valid/i.test(message))) {
-    return 'The mail server’s certificate has expired (or is not valid yet).';
-  }
-  return 'TLS to the mail server could not be set up: an untrusted or expired certificate, a wrong name, '
-    + 'a server without TLS on this port (implicit TLS needs the POP3S port), or one that does not offer STLS.';
 }
 
-/** The names a certificate carries: from the error's detail, else from rustls's wording ("only valid for ..."). */
-function certificateNames(detail, message) {
-  const listed = detail.certificateNames || detail.presented || detail.names;
-  if (Array.isArray(listed)) return listed.map(String);
-  const only = /only valid for (.+)$/i.exec(message);
-  if (!only) return [];
-  return [...only[1].matchAll(/(?:DnsName|IpAddress)?\(?"?([A-Za-z0-9*.:-]+)"?\)?/g)].map((m) => m[1])
-    .filter((n) => n && !/^(or|and|DnsName|IpAddress)$/i.test(n));
+/** Why TLS could not be set up, from the library's certificate detail (when it has one). */
+function tlsHint(detail) {
+  if (detail.type !== 'certificate') {
+    return 'TLS to the mail server could not be set up: a server without TLS on this port (implicit TLS needs '
+      + 'the POP3S port), one that does not offer STLS, or no TLS version in common.';
+  }
+  switch (detail.problem) {
+    case 'unknownIssuer':
+      return 'The mail server’s certificate is not from a trusted authority. For a private CA, paste its certificate under “Private certificate authority”.';
+    case 'nameMismatch': {
+      const which = detail.serverName ? ` for “${detail.serverName}”` : ' for the server name you entered';
+      const names = detail.names || [];
+      return names.length
+        ? `The mail server’s certificate is not valid${which}. It carries ${listOf(names)}: enter one of those as the mail server name.`
+        : `The mail server’s certificate is not valid${which}. Enter the name on the mail server’s certificate `
+          + '(the name you would use in a mail program, not the proxy’s).';
+    }
+    case 'expired':
+      return 'The mail server’s certificate has expired.';
+    case 'notYetValid':
+      return 'The mail server’s certificate is not valid yet. Check this computer’s clock.';
+    case 'revoked':
+      return 'The mail server’s certificate has been revoked by its authority.';
+    case 'pinMismatch':
+      return 'The mail server’s certificate is not the one pinned for it.';
+    default:
+      return 'The mail server’s certificate was refused.';
+  }
 }
 
 const listOf = (names) => names.length === 1 ? `the name ${names[0]}`

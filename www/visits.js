@@ -52,7 +52,9 @@ export async function recordVisit(pkg, account, messages) {
     }
   }
   const now = Math.floor(Date.now() / 1000);
-  const next = pkg.newSyncState(account);
+  // The library's state format, as a plain object (a SyncState is a handle into the wasm
+  // module: IndexedDB cannot store it, and its `messages` is a copy built on request).
+  const next = pkg.newSyncState(account).toJSON();
   for (const m of messages) {
     if (!m.uid) continue;
     next.messages[m.uid] = state?.messages[m.uid] ?? { savedAt: now, size: m.size };

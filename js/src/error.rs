@@ -32,7 +32,8 @@ pub(crate) fn describe_js(value: &JsValue) -> String {
 
 /// Converts an [`Error`] into a JavaScript `Error` with `name` `Pop3Error`, a stable `code`
 /// (the [`ErrorKind`] name), the server's `responseCode` and `serverText` when present,
-/// `transient`, `deletionsUncertain`, `loginDelay` and a machine-readable `detail`.
+/// `transient`, `deletionsUncertain`, `loginDelay`, a machine-readable `detail`, and the
+/// `command` whose reply failed (`"RETR"`, `"AUTH"`, ...).
 pub fn to_js_error(error: &Error) -> JsValue {
     let js = js_sys::Error::new(&error.to_string());
     js.set_name("Pop3Error");
@@ -46,6 +47,7 @@ pub fn to_js_error(error: &Error) -> JsValue {
     set("deletionsUncertain", error.deletions_uncertain().into());
     set("loginDelay", error.login_delay().map(JsValue::from).unwrap_or(JsValue::NULL));
     set("detail", error.detail().map(detail_to_js).unwrap_or(JsValue::NULL));
+    set("command", error.command().map(JsValue::from_str).unwrap_or(JsValue::NULL));
     js.into()
 }
 
@@ -67,6 +69,29 @@ fn detail_to_js(detail: &Detail) -> JsValue {
                 ("entries", entries.into()),
                 ("malformed", malformed.into()),
                 ("beyondCount", beyond.into()),
+            ])
+        }
+        Detail::Certificate(cert) => {
+            let names: Array = cert.names.iter().map(|n| JsValue::from_str(n)).collect();
+            object(&[
+                ("type", "certificate".into()),
+                ("problem", cert.problem.as_str().into()),
+                ("serverName", cert.server_name.as_str().into()),
+                ("names", names.into()),
+            ])
+        }
+        Detail::Proxy { http_status, close_code } => object(&[
+            ("type", "proxy".into()),
+            ("httpStatus", http_status.map(JsValue::from).unwrap_or(JsValue::NULL)),
+            ("closeCode", close_code.map(JsValue::from).unwrap_or(JsValue::NULL)),
+        ]),
+        Detail::CleartextRefused => object(&[("type", "cleartextRefused".into())]),
+        Detail::MechanismUnavailable { mechanism, offered } => {
+            let offered: Array = offered.iter().map(|m| JsValue::from_str(m)).collect();
+            object(&[
+                ("type", "mechanismUnavailable".into()),
+                ("mechanism", mechanism.as_str().into()),
+                ("offered", offered.into()),
             ])
         }
         // `Detail` may grow; a kind this face does not know yet is left out rather than guessed.

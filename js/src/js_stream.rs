@@ -7,12 +7,12 @@
 //! copied before the next read is asked for, so a transport may hand out views of one reused
 //! buffer.
 
-use js_sys::{Promise, Reflect, Uint8Array};
+use js_sys::{Array, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use pop3_wasm::transport::{TlsInfo, Transport};
-use pop3_wasm::{Error, ErrorKind, Result};
+use pop3_wasm::{CertificateDetail, CertificateProblem, Detail, Error, ErrorKind, Result};
 
 #[wasm_bindgen]
 extern "C" {
@@ -58,7 +58,32 @@ pub fn transport_error(context: &str, value: &JsValue) -> Error {
         .or_else(|| text("code").and_then(|c| kind_named(&c).or_else(|| kind_of_cause(&c))))
         .or_else(|| text("name").and_then(|n| kind_of_cause(&n)))
         .unwrap_or(ErrorKind::Transport);
-    Error::new(kind, format!("{context}: {}", super::describe_js(value)))
+    let error = Error::new(kind, format!("{context}: {}", super::describe_js(value)));
+    match Reflect::get(value, &"detail".into()).ok().and_then(|d| certificate_detail(&d)) {
+        Some(detail) => error.with_detail(Detail::Certificate(Box::new(detail))),
+        None => error,
+    }
+}
+
+/// A host TLS adapter's account of a refused certificate (`{ type: 'certificate', problem,
+/// serverName, names }`, as `ErrorDetail` describes it), so errors from the host's TLS carry
+/// the same detail as those from the TLS inside the module.
+fn certificate_detail(detail: &JsValue) -> Option<CertificateDetail> {
+    let text = |name: &str| Reflect::get(detail, &name.into()).ok().and_then(|v| v.as_string());
+    if text("type").as_deref() != Some("certificate") {
+        return None;
+    }
+    use CertificateProblem as P;
+    let problem = [P::UnknownIssuer, P::Expired, P::NotYetValid, P::NameMismatch, P::Revoked, P::PinMismatch]
+        .into_iter()
+        .find(|p| text("problem").as_deref() == Some(p.as_str()))
+        .unwrap_or(P::Other);
+    let names = Reflect::get(detail, &"names".into())
+        .ok()
+        .filter(Array::is_array)
+        .map(|n| Array::from(&n).iter().filter_map(|v| v.as_string()).collect())
+        .unwrap_or_default();
+    Some(CertificateDetail { problem, server_name: text("serverName").unwrap_or_default(), names })
 }
 
 /// The kind with this [`ErrorKind::as_str`] name.

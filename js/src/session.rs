@@ -648,7 +648,7 @@ async fn connect_session(options: &JsValue) -> Result<JsValue> {
     let greeting = client.greeting();
     let greeting_js = object(&[
         ("text", greeting.status.text.as_str().into()),
-        ("code", opt_str(greeting.status.code.as_ref().map(|c| c.as_str()))),
+        ("responseCode", opt_str(greeting.status.code.as_ref().map(|c| c.as_str()))),
         ("apopTimestamp", opt_str(greeting.apop_timestamp.as_deref())),
     ]);
     let inner = Rc::new(Inner {

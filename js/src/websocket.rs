@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use pop3_wasm::transport::{with_timeout, Transport};
-use pop3_wasm::{Error, Result};
+use pop3_wasm::{Detail, Error, Result};
 
 use super::timer::JsTimer;
 
@@ -152,10 +152,12 @@ impl WebSocketTransport {
                 return Poll::Ready(Err(Error::transport(format!(
                     "cannot reach the WebSocket proxy at {url} (close code {code}{})",
                     if reason.is_empty() { String::new() } else { format!(": {reason}") }
-                ))));
+                ))
+                .with_detail(proxy_detail(Some(*code)))));
             }
             if st.failed {
-                return Poll::Ready(Err(Error::transport(format!("cannot reach the WebSocket proxy at {url}"))));
+                return Poll::Ready(Err(Error::transport(format!("cannot reach the WebSocket proxy at {url}"))
+                    .with_detail(proxy_detail(None))));
             }
             st.waker = Some(cx.waker().clone());
             Poll::Pending
@@ -179,7 +181,7 @@ impl WebSocketTransport {
 
     fn closed_error(&self, code: u16, reason: &str) -> Option<Error> {
         let reason = if reason.is_empty() { String::new() } else { format!(": {reason}") };
-        match code {
+        let error = match code {
             // Normal closure: websockify says "Target closed" when the mail server hung up.
             // The end of the stream; the engine decides whether a reply was cut short.
             1000 | 1005 => None,
@@ -194,8 +196,15 @@ impl WebSocketTransport {
                 "the proxy at {} closed the connection (close code {code}{reason})",
                 self.url
             ))),
-        }
+        };
+        error.map(|e| e.with_detail(proxy_detail(Some(code))))
     }
+}
+
+/// The detail of a proxy failure. A browser's WebSocket never shows the HTTP status of a
+/// refused handshake (an Origin check's 403 looks like an unreachable proxy), so there is none.
+fn proxy_detail(close_code: Option<u16>) -> Detail {
+    Detail::Proxy { http_status: None, close_code }
 }
 
 impl Transport for WebSocketTransport {

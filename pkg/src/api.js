@@ -18,7 +18,7 @@ const ERROR_CODES = new Set([
 export class Pop3Error extends Error {
   constructor(message, {
     code = 'protocol', responseCode = null, serverText = null, transient = false, deletionsUncertain = false,
-    loginDelay = null, detail = null, cause,
+    loginDelay = null, detail = null, command = null, cause,
   } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = code === 'aborted' ? 'AbortError' : 'Pop3Error';
@@ -29,6 +29,7 @@ export class Pop3Error extends Error {
     this.deletionsUncertain = deletionsUncertain;
     this.loginDelay = loginDelay;
     this.detail = detail;
+    this.command = command;
   }
 }
 
@@ -54,6 +55,7 @@ function fromWasm(e) {
       deletionsUncertain: Boolean(e.deletionsUncertain),
       loginDelay: e.loginDelay ?? null,
       detail: e.detail ?? null,
+      command: e.command ?? null,
     });
   }
   if (e && typeof e === 'object' && e.name === 'AbortError' && e.code === 'aborted') {

@@ -30,11 +30,54 @@ function nodeErrorKind(e) {
   return 'transport';
 }
 
-/** Maps a Node socket error to a Pop3Error with the right code. */
-function nodeError(e, context) {
+/** OpenSSL's verify results and Node's host name check, by what a user must do about them. */
+const CERTIFICATE_PROBLEMS = new Map([
+  ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unknownIssuer'],
+  ['UNABLE_TO_GET_ISSUER_CERT', 'unknownIssuer'],
+  ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'unknownIssuer'],
+  ['SELF_SIGNED_CERT_IN_CHAIN', 'unknownIssuer'],
+  ['DEPTH_ZERO_SELF_SIGNED_CERT', 'unknownIssuer'],
+  ['CERT_HAS_EXPIRED', 'expired'],
+  ['CERT_NOT_YET_VALID', 'notYetValid'],
+  ['ERR_TLS_CERT_ALTNAME_INVALID', 'nameMismatch'],
+  ['HOSTNAME_MISMATCH', 'nameMismatch'],
+  ['CERT_REVOKED', 'revoked'],
+]);
+
+/**
+ * The names a certificate is valid for, from Node's `subjectaltname` ("DNS:localhost,
+ * IP Address:127.0.0.1"); other kinds (URI, email) are not names a user could type.
+ */
+function certificateNames(cert) {
+  const names = [];
+  for (const entry of String(cert?.subjectaltname ?? '').split(', ')) {
+    if (entry.startsWith('DNS:')) names.push(entry.slice(4));
+    else if (entry.startsWith('IP Address:')) names.push(entry.slice(11));
+  }
+  return names;
+}
+
+/**
+ * The same detail the wasm TLS gives for a refused certificate (ErrorDetail 'certificate'), or
+ * null when `e` is not about the certificate.
+ */
+function certificateDetail(e, serverName) {
+  const code = e && e.code ? String(e.code) : '';
+  const problem = CERTIFICATE_PROBLEMS.get(code) ?? (/^(CERT_|UNABLE_TO_|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH)/.test(code) ? 'other' : null);
+  if (!problem || serverName === undefined) return null;
+  const names = problem === 'nameMismatch' ? certificateNames(e.cert) : [];
+  return { type: 'certificate', problem, serverName, names };
+}
+
+/**
+ * Maps a Node socket error to a Pop3Error with the right code; `serverName`, for a TLS
+ * handshake, the name the certificate was checked against.
+ */
+function nodeError(e, context, serverName) {
   const kind = nodeErrorKind(e);
   const transient = kind !== 'tls';
-  const err = new Pop3Error(`${context}: ${e && e.message ? e.message : String(e)}`, { code: kind, transient, cause: e });
+  const detail = kind === 'tls' ? certificateDetail(e, serverName) : null;
+  const err = new Pop3Error(`${context}: ${e && e.message ? e.message : String(e)}`, { code: kind, transient, detail, cause: e });
   err.pop3Kind = kind;
   return err;
 }
@@ -168,7 +211,7 @@ export class NodeSocketStream {
 function secureConnect(options, host) {
   return new Promise((resolve, reject) => {
     const socket = tls.connect(options);
-    const fail = (e) => { socket.destroy(); reject(nodeError(e, `TLS with ${host}`)); };
+    const fail = (e) => { socket.destroy(); reject(nodeError(e, `TLS with ${host}`, options.servername ?? options.host)); };
     socket.once('error', fail);
     socket.once('secureConnect', () => {
       socket.removeListener('error', fail);
@@ -221,7 +264,7 @@ export async function openNodeStream({ host, port, tls: mode = 'none', ca, serve
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
     }
-    s.once('error', (e) => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); reject(nodeError(e, `cannot connect to ${where}`)); });
+    s.once('error', (e) => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); reject(nodeError(e, `cannot connect to ${where}`, mode === 'implicit' ? (tlsOptions.servername ?? host) : undefined)); });
     s.once(ready, () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); s.removeAllListeners('error'); resolve(s); });
   });
   socket.setNoDelay(true);

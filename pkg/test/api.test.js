@@ -156,7 +156,8 @@ describe('API surface', () => {
     assert.equal(c.state, 'authorization');
     assert.equal(typeof c.greeting.text, 'string');
     assert.ok(c.greeting.text.length > 0);
-    assert.ok('code' in c.greeting);
+    assert.ok('responseCode' in c.greeting, 'the response code, named as on Pop3Error');
+    assert.ok(!('code' in c.greeting), 'code means the error class on Pop3Error; the greeting does not reuse it');
     assert.match(c.greeting.apopTimestamp, /^<.+>$/);
     assert.equal(c.tlsInfo, null);
     for (const k of ['roundTrips', 'commands', 'bytesIn', 'bytesOut']) assert.equal(typeof c.stats[k], 'number', `stats.${k}`);

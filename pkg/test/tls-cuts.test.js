@@ -90,6 +90,13 @@ describe('TLS failures stay permanent', () => {
             assert.ok(error, `${what}: connected`);
             assert.equal(error.code, 'tls', `${what}: ${error.message}`);
             assert.equal(error.transient, false, `${what}: ${error.message}`);
+            // The same machine-readable account from either TLS, for a UI to explain.
+            const expected = {
+              unknownca: { problem: 'unknownIssuer', names: [] },
+              wronghost: { problem: 'nameMismatch', names: ['wrong.example'] },
+              expired: { problem: 'expired', names: [] },
+            }[variant];
+            assert.deepEqual(error.detail, { type: 'certificate', serverName: 'localhost', ...expected }, what);
           }
         }
       }

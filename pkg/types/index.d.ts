@@ -29,7 +29,8 @@ export type ErrorCode =
 export declare class Pop3Error extends Error {
   constructor(message: string, init?: {
     code?: ErrorCode; responseCode?: string | null; serverText?: string | null; transient?: boolean;
-    deletionsUncertain?: boolean; loginDelay?: number | null; detail?: ErrorDetail | null; cause?: unknown;
+    deletionsUncertain?: boolean; loginDelay?: number | null; detail?: ErrorDetail | null; command?: string | null;
+    cause?: unknown;
   });
   readonly code: ErrorCode;
   /** The server's response code: 'IN-USE', 'LOGIN-DELAY', 'SYS/TEMP', 'SYS/PERM', 'AUTH', 'UTF8', or another. */
@@ -54,6 +55,11 @@ export declare class Pop3Error extends Error {
   readonly loginDelay: number | null;
   /** A machine-readable account of the error, for the conditions ErrorDetail lists; else null. */
   readonly detail: ErrorDetail | null;
+  /**
+   * The POP3 command whose reply failed or never came ('RETR', 'AUTH', 'QUIT', ...), or null
+   * when the error is not about one (a refused connection, a bad argument).
+   */
+  readonly command: string | null;
 }
 
 /** The machine-readable detail of a Pop3Error, told apart by `type`. */
@@ -76,6 +82,47 @@ export type ErrorDetail =
     malformed: string[];
     /** Message numbers above the count STAT reported in the same session. */
     beyondCount: number[];
+  }
+  | {
+    /** The server's certificate was refused (code 'tls'). */
+    type: 'certificate';
+    /** What is wrong with it. */
+    problem: 'unknownIssuer' | 'expired' | 'notYetValid' | 'nameMismatch' | 'revoked' | 'pinMismatch' | 'other';
+    /** The server name it was checked against. */
+    serverName: string;
+    /** For 'nameMismatch': the names (DNS names, IP addresses) the certificate is valid for. */
+    names: string[];
+  }
+  | {
+    /** The WebSocket proxy refused the connection or closed it (code 'transport' or 'closed'). */
+    type: 'proxy';
+    /**
+     * The HTTP status of a refused handshake. Always null in this package: browsers (and the
+     * WebSocket API elsewhere) never show it; an Origin check's 403 looks like an unreachable
+     * proxy. The `pop3` CLI probes with a plain HTTP request to tell them apart.
+     */
+    httpStatus: number | null;
+    /** The close code: 1011 when websockify cannot reach the mail server, 1006 when the connection ended abruptly; null when it never opened. */
+    closeCode: number | null;
+  }
+  | {
+    /**
+     * The login would send the password or token itself without TLS, and allowCleartext was
+     * not set (code 'usage'; nothing was sent).
+     */
+    type: 'cleartextRefused';
+  }
+  | {
+    /**
+     * The login method asked for is not available: APOP without a greeting timestamp, a SASL
+     * mechanism the server's CAPA does not list and that it refused, or one this client does
+     * not implement (code 'auth' or 'usage').
+     */
+    type: 'mechanismUnavailable';
+    /** The method: 'APOP', 'SCRAM-SHA-256', ... */
+    mechanism: string;
+    /** The SASL mechanisms the server offered (upper case), when it listed them. */
+    offered: string[];
   };
 
 /** Converts anything thrown into a Pop3Error. */
@@ -159,7 +206,11 @@ export interface ConnectOptions extends CallOptions {
 
 export interface Greeting {
   text: string;
-  code: string | null;
+  /**
+   * The server's response code in the greeting (RFC 2449), such as 'SYS/TEMP', or null; named
+   * as on Pop3Error (where `code` is the class of error).
+   */
+  responseCode: string | null;
   /** The <...> timestamp that makes APOP possible, if the server sent one. */
   apopTimestamp: string | null;
 }

@@ -19,7 +19,7 @@ pub use oauth::{Bearer, BearerKind};
 pub use random::{OsRandom, RandomSource, SeededRandom};
 pub use scram::{Scram, ScramHash, MAX_ITERATIONS as SCRAM_MAX_ITERATIONS, MIN_ITERATIONS as SCRAM_MIN_ITERATIONS};
 
-use crate::error::{Error, Result};
+use crate::error::{Detail, Error, Result};
 use crate::proto::{ApopDigest, Capabilities};
 use crate::secret::Secret;
 
@@ -302,7 +302,8 @@ pub fn choose_for(
         }
         AuthMethod::Apop => {
             if offer.apop_timestamp.is_none() {
-                return Err(Error::auth("the server's greeting has no APOP timestamp, so APOP is not available"));
+                return Err(Error::auth("the server's greeting has no APOP timestamp, so APOP is not available")
+                    .with_detail(unavailable("APOP", offer.capabilities)));
             }
             AuthMethod::Apop
         }
@@ -319,13 +320,24 @@ fn cleartext_refused(method: &AuthMethod) -> Error {
         "refusing to send the password in cleartext ({method}) over an unencrypted connection; \
          use TLS, or explicitly allow cleartext authentication"
     ))
+    .with_detail(Detail::CleartextRefused)
+}
+
+/// The detail of a login method that is not available, with what the server offered.
+pub(crate) fn unavailable(mechanism: &str, capabilities: Option<&Capabilities>) -> Detail {
+    Detail::MechanismUnavailable {
+        mechanism: mechanism.to_owned(),
+        offered: capabilities.map(|c| c.sasl.clone()).unwrap_or_default(),
+    }
 }
 
 /// Builds the SASL mechanism `name` for `credentials`, taking any random bytes it needs (SCRAM's
 /// client nonce) from `random`.
 pub fn mechanism(name: &str, credentials: &Credentials, random: &mut dyn RandomSource) -> Result<Box<dyn Mechanism>> {
     let Some(entry) = sasl(name) else {
-        return Err(Error::usage(format!("the SASL mechanism {name} is not supported")));
+        return Err(
+            Error::usage(format!("the SASL mechanism {name} is not supported")).with_detail(unavailable(name, None))
+        );
     };
     (entry.build)(credentials.user.clone(), credentials.secret.clone(), random)
 }
@@ -438,8 +450,9 @@ mod tests {
         let err = choose(&AuthMethod::Auto, plain, false).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Usage);
         assert!(err.to_string().contains("unencrypted"), "{err}");
+        assert_eq!(err.detail(), Some(&Detail::CleartextRefused));
         assert_eq!(choose(&AuthMethod::Auto, plain, true).unwrap(), AuthMethod::Sasl("PLAIN".into()));
-        assert!(choose(&AuthMethod::UserPass, plain, false).is_err());
+        assert_eq!(choose(&AuthMethod::UserPass, plain, false).unwrap_err().detail(), Some(&Detail::CleartextRefused));
         assert!(choose(&AuthMethod::Sasl("LOGIN".into()), plain, false).is_err());
         // CRAM-MD5 never sends the password, so it is fine without TLS.
         assert!(choose(&AuthMethod::Sasl("CRAM-MD5".into()), plain, false).is_ok());
@@ -447,8 +460,19 @@ mod tests {
 
     #[test]
     fn apop_needs_a_timestamp() {
-        let offer = Offer { capabilities: None, apop_timestamp: None, encrypted: false };
-        assert_eq!(choose(&AuthMethod::Apop, offer, false).unwrap_err().kind(), ErrorKind::Auth);
+        let c = caps(&["PLAIN", "SCRAM-SHA-256"]);
+        let offer = Offer { capabilities: Some(&c), apop_timestamp: None, encrypted: false };
+        let err = choose(&AuthMethod::Apop, offer, false).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Auth);
+        let offered = vec!["PLAIN".to_owned(), "SCRAM-SHA-256".to_owned()];
+        assert_eq!(err.detail(), Some(&Detail::MechanismUnavailable { mechanism: "APOP".into(), offered }));
+    }
+
+    #[test]
+    fn an_unimplemented_mechanism_is_unavailable() {
+        let err = mechanism("GSSAPI", &Credentials::new("a", "b"), &mut SeededRandom::new([0; 32])).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert!(matches!(err.detail(), Some(Detail::MechanismUnavailable { mechanism, .. }) if mechanism == "GSSAPI"));
     }
 
     #[test]

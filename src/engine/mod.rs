@@ -293,6 +293,8 @@ struct InFlight {
     id: CommandId,
     /// The command as a log would show it (secrets masked), for error messages.
     label: String,
+    /// Its keyword, noted on the errors about it ([`Error::command`]).
+    keyword: &'static str,
     kind: Kind,
     shape: ReplyShape,
     barrier: bool,
@@ -716,6 +718,7 @@ impl Engine {
         self.in_flight.push_back(InFlight {
             id,
             label: command.to_string(),
+            keyword: command.keyword(),
             kind,
             shape: command.reply_shape(),
             barrier: is_barrier(command),
@@ -789,6 +792,11 @@ impl Engine {
     }
 
     fn fail(&mut self, error: Error) -> Error {
+        // The command whose reply was awaited is the one that failed.
+        let error = match self.in_flight.front() {
+            Some(front) => error.with_command(front.keyword),
+            None => error,
+        };
         self.state = State::Closed;
         self.fatal = Some(error.clone());
         error
@@ -853,7 +861,7 @@ impl Engine {
             (_, StatusLine::Err(status)) => {
                 let done = self.in_flight.pop_front().expect("front exists");
                 self.reply_completed();
-                let error = self.on_err(done.kind, &done.label, done.sasl, status);
+                let error = self.on_err(done.kind, &done.label, done.sasl, status).with_command(done.keyword);
                 Ok(Some(Event::Done { id: done.id, result: Err(error) }))
             }
         }

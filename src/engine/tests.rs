@@ -499,6 +499,41 @@ fn eof_without_a_reply_and_timeout() {
 }
 
 #[test]
+fn errors_name_the_command_that_failed() {
+    // A refusal: the command answered -ERR.
+    let mut h = logged_in_with_capa("");
+    h.send(Command::Dele(n(7)));
+    h.transmit();
+    h.feed(b"-ERR no such message\r\n").unwrap();
+    let Seen::Done(_, Err(err)) = h.seen.last().unwrap() else { panic!() };
+    assert_eq!(err.command(), Some("DELE"));
+    // A timeout, a cut and a broken reply: the command whose reply was awaited.
+    let mut h = logged_in_with_capa("");
+    h.send(Command::Uidl(None));
+    h.transmit();
+    assert_eq!(h.engine.handle_timeout().command(), Some("UIDL"));
+    let mut h = logged_in_with_capa("");
+    h.send(Command::Retr(n(1)));
+    h.transmit();
+    h.feed(b"+OK\r\nhalf a message").unwrap();
+    assert_eq!(h.engine.handle_eof().unwrap_err().command(), Some("RETR"));
+    let mut h = logged_in_with_capa("");
+    h.send(Command::Stat);
+    h.transmit();
+    assert_eq!(h.feed(b"\x00garbage\r\n").unwrap_err().command(), Some("STAT"));
+    // A login refused: the login command, whatever it was.
+    let mut h = Harness::greeted("+OK ready\r\n");
+    h.send(Command::user("alice").unwrap());
+    h.transmit();
+    h.feed(b"-ERR who?\r\n").unwrap();
+    let Seen::Done(_, Err(err)) = h.seen.last().unwrap() else { panic!() };
+    assert_eq!(err.command(), Some("USER"));
+    // Nothing awaited: no command to blame.
+    let mut h = logged_in_with_capa("");
+    assert_eq!(h.engine.handle_timeout().command(), None);
+}
+
+#[test]
 fn quit_failure_means_deletions_did_not_happen() {
     let mut h = logged_in_with_capa("");
     h.send(Command::Dele(n(1)));
