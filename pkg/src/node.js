@@ -60,7 +60,7 @@ export async function connect(options = {}) {
   const wasmTls = options.tlsProvider === 'wasm';
   // `serverName` is the option's one spelling; `servername` (Node's own) is its deprecated
   // alias, accepted until the next release.
-  const transport = await openNodeStream({ ...options, servername: options.serverName ?? options.servername, tls: wasmTls ? 'none' : mode });
+  const transport = await openNodeStream({ ...options, serverName: options.serverName ?? options.servername, tls: wasmTls ? 'none' : mode });
   try {
     const tls = wasmTls || mode === 'starttls' ? mode : 'none';
     const serverName = options.serverName ?? options.servername ?? options.host;

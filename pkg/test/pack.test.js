@@ -192,7 +192,10 @@ function notAny<T>(value: T, ..._proof: IsAny<T> extends true ? [never] : []): T
 function exact<A, B>(_: (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : never): void {}
 
 export async function main(host: string, port: number, ca: string): Promise<void> {
-  const client: Pop3Client = notAny(await connect({ host, port, tls: 'implicit', ca, servername: 'localhost', timeoutMs: 5000 }));
+  const client: Pop3Client = notAny(await connect({ host, port, tls: 'implicit', ca, serverName: 'localhost', timeoutMs: 5000 }));
+  // The deprecated spelling still type-checks (until the next release).
+  const legacy = await connect({ host, port, tls: 'implicit', ca, servername: 'localhost' });
+  notAny(legacy.tlsInfo);
   const starttls = await connect({ host, port, tls: 'starttls', ca: [new Uint8Array(0), ca] });
   notAny(starttls.tlsInfo);
   const mechanism = notAny(await client.login('alice', 'secret', { mechanism: 'cram-md5', allowCleartext: false }));
