@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use pop3_wasm::auth::{AuthMethod, Credentials};
 use pop3_wasm::client::{ClientConfig, LoginOptions};
-use pop3_wasm::native::{self, MaildirSink};
+use pop3_wasm::native;
 use pop3_wasm::proto::MsgNum;
+use pop3_wasm::sync::MaildirSink;
 use pop3_wasm::sync::{self, Retention, SyncOptions};
 use pop3_wasm::{Error, ErrorKind, Secret};
 

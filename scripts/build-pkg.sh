@@ -27,7 +27,8 @@ done
 
 [ -x pkg/node_modules/.bin/wasm-opt ] || (cd pkg && npm ci --no-audit --no-fund --loglevel=error)
 
-# No default features: the html-text fallback costs about 20 KB gzip (see Cargo.toml).
+# The binding crate (js/) has no default features: the html-text fallback costs about 20 KB
+# gzip (see Cargo.toml).
 #
 # With rust-src installed (scripts/setup.sh adds it), the standard library is rebuilt for size
 # with panics that abort at once: nothing in the module prints a panic message anyway (there is
@@ -45,8 +46,8 @@ else
   echo "build-pkg: building with the prebuilt std (rust-src is missing or POP3_WASM_PLAIN_STD is set); the module is about 20 KB gzip larger" >&2
 fi
 cargo build --quiet --release --target wasm32-unknown-unknown --target-dir "$target_dir" "${build_std[@]}" \
-  --lib --no-default-features ${features:+--features "$features"}
-raw=$target_dir/wasm32-unknown-unknown/release/pop3_wasm.wasm
+  -p pop3-wasm-js --lib ${features:+--features "$features"}
+raw=$target_dir/wasm32-unknown-unknown/release/pop3_wasm_js.wasm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # --weak-refs: objects handed to JavaScript (a SyncState, a Session) are freed when collected.

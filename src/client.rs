@@ -38,6 +38,10 @@ pub struct ClientConfig {
     pub command_deadline: Option<Duration>,
     /// Size of the read buffer, which bounds the memory a streamed message uses.
     pub read_buffer: usize,
+    /// Where random bytes come from (SCRAM's client nonce): `None`, the operating system's
+    /// generator ([`auth::OsRandom`]); a seed, a reproducible stream ([`auth::SeededRandom`]),
+    /// for tests and replays.
+    pub random_seed: Option<[u8; 32]>,
 }
 
 impl Default for ClientConfig {
@@ -47,6 +51,7 @@ impl Default for ClientConfig {
             reply_timeout: Some(Duration::from_secs(60)),
             command_deadline: Some(Duration::from_secs(600)),
             read_buffer: 64 * 1024,
+            random_seed: None,
         }
     }
 }
@@ -74,6 +79,8 @@ pub struct LoginOptions {
 /// A connected POP3 session over transport `T`.
 pub struct Client<T: Transport> {
     engine: Engine,
+    /// Random bytes for SASL mechanisms (see [`ClientConfig::random_seed`]).
+    random: Box<dyn auth::RandomSource>,
     transport: T,
     timer: Rc<dyn Timer>,
     config: ClientConfig,
@@ -105,8 +112,13 @@ impl<T: Transport> Client<T> {
     /// Starts a session on a connected `transport`: waits for the server's greeting.
     pub async fn connect(transport: T, timer: Rc<dyn Timer>, config: ClientConfig) -> Result<Client<T>> {
         let buffer = config.read_buffer.max(config.engine.limits.max_line + 4096);
+        let random: Box<dyn auth::RandomSource> = match config.random_seed {
+            Some(seed) => Box::new(auth::SeededRandom::new(seed)),
+            None => Box::new(auth::OsRandom),
+        };
         let mut client = Client {
             engine: Engine::new(config.engine),
+            random,
             transport,
             timer,
             config,
@@ -331,7 +343,7 @@ impl<T: Transport> Client<T> {
                 self.queue(Command::apop(&credentials.user, digest)?)?
             }
             AuthMethod::Sasl(name) => {
-                let id = self.engine.authenticate(auth::mechanism(name, credentials)?)?;
+                let id = self.engine.authenticate(auth::mechanism(name, credentials, self.random.as_mut())?)?;
                 self.wanted.insert(id);
                 id
             }
@@ -817,10 +829,16 @@ impl<T: Transport> Client<T> {
     where
         F: FnMut(Event<'_>) -> Result<bool>,
     {
+        // Commands go out when the call starts, before every wait for input, and every so
+        // many events: not after each reply, which with a sliding window would mean a write
+        // per command. The server meanwhile works through the window it already has.
+        const EVENTS_PER_FLUSH: u32 = 64;
+        let mut events = 0u32;
         loop {
-            // Flushing before every event keeps the pipelining window topped up while replies
-            // stream in, so the server never runs dry.
-            self.flush().await?;
+            if events.is_multiple_of(EVENTS_PER_FLUSH) {
+                self.flush().await?;
+            }
+            events = events.wrapping_add(1);
             let (used, event) = match self.engine.handle_input(&self.buf[self.start..self.end]) {
                 Ok(decoded) => decoded,
                 Err(e) => {

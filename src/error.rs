@@ -5,6 +5,7 @@
 //! nothing that formats an error has access to a password or token.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::proto::{ListEntry, MsgNum, ResponseCode, UidEntry};
 use crate::secret::Redactor;
@@ -98,37 +99,114 @@ pub enum ListingEntries {
 }
 
 /// The error type of every fallible operation in this crate.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Error {
+///
+/// Two errors are equal when everything but their [`source`](std::error::Error::source) is.
+/// It is one pointer wide, so results stay small on the success path.
+#[derive(Clone)]
+pub struct Error(Box<ErrorInner>);
+
+#[derive(Clone)]
+struct ErrorInner {
     kind: ErrorKind,
     message: String,
     code: Option<ResponseCode>,
     server_text: Option<String>,
     detail: Option<Detail>,
     login_delay: Option<u32>,
+    command: Option<&'static str>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            self.0.kind,
+            &self.0.message,
+            &self.0.code,
+            &self.0.server_text,
+            &self.0.detail,
+            self.0.login_delay,
+            self.0.command,
+        ) == (
+            other.0.kind,
+            &other.0.message,
+            &other.0.code,
+            &other.0.server_text,
+            &other.0.detail,
+            other.0.login_delay,
+            other.0.command,
+        )
+    }
+}
+
+impl Eq for Error {}
 
 impl Error {
     /// A new error of `kind` with a human-readable explanation.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), code: None, server_text: None, detail: None, login_delay: None }
+        Error(Box::new(ErrorInner {
+            kind,
+            message: message.into(),
+            code: None,
+            server_text: None,
+            detail: None,
+            login_delay: None,
+            command: None,
+            source: None,
+        }))
+    }
+
+    /// An I/O error, explained as `context` and kept as the [`source`](std::error::Error::source):
+    /// a cut connection is [`ErrorKind::Closed`], a timed-out one [`ErrorKind::Timeout`],
+    /// anything else `otherwise`.
+    pub fn from_io(otherwise: ErrorKind, context: &str, error: std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        let what = match error.kind() {
+            K::ConnectionRefused => "connection refused".to_owned(),
+            K::ConnectionReset => "connection reset by the server".to_owned(),
+            K::ConnectionAborted => "connection aborted".to_owned(),
+            K::BrokenPipe => "the server closed the connection".to_owned(),
+            K::TimedOut => "timed out".to_owned(),
+            _ => error.to_string(),
+        };
+        let kind = match error.kind() {
+            K::BrokenPipe | K::ConnectionReset | K::UnexpectedEof => ErrorKind::Closed,
+            K::TimedOut => ErrorKind::Timeout,
+            _ => otherwise,
+        };
+        Error::new(kind, format!("{context}: {what}")).with_source(error)
+    }
+
+    /// This error with `source` as its cause ([`std::error::Error::source`]). The cause is for
+    /// programs and logs that walk the chain; the message already says what happened.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.0.source = Some(Arc::new(source));
+        self
+    }
+
+    /// This error noting the command that failed (`"RETR"`, `"AUTH"`, ...), kept when one is
+    /// already noted.
+    pub fn with_command(mut self, command: &'static str) -> Self {
+        self.0.command.get_or_insert(command);
+        self
+    }
+
+    /// The command whose reply (or lack of one) this error is about, when it is about one.
+    pub fn command(&self) -> Option<&'static str> {
+        self.0.command
     }
 
     /// An error that carries the server's `-ERR` reply.
     pub fn from_server(kind: ErrorKind, context: impl Into<String>, code: Option<ResponseCode>, text: &str) -> Self {
-        Error {
-            kind,
-            message: context.into(),
-            code,
-            server_text: Some(text.to_owned()),
-            detail: None,
-            login_delay: None,
-        }
+        let mut error = Error::new(kind, context);
+        error.0.server_text = Some(text.to_owned());
+        error.0.code = code;
+        error
     }
 
     /// This error with `detail` attached.
     pub fn with_detail(mut self, detail: Detail) -> Self {
-        self.detail = Some(detail);
+        self.0.detail = Some(detail);
         self
     }
 
@@ -136,113 +214,121 @@ impl Error {
     /// failed (kept when `None`).
     pub fn with_login_delay(mut self, seconds: Option<u32>) -> Self {
         if seconds.is_some() {
-            self.login_delay = seconds;
+            self.0.login_delay = seconds;
         }
         self
     }
 
     /// This error with another explanation, keeping its kind, server reply and detail.
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = message.into();
+        self.0.message = message.into();
         self
     }
 
     /// This error with every credential `redactor` knows removed from its texts.
     pub(crate) fn redacted(mut self, redactor: &Redactor) -> Self {
-        self.message = redactor.redact_str(&self.message).into_owned();
-        if let Some(text) = &self.server_text {
-            self.server_text = Some(redactor.redact_str(text).into_owned());
+        self.0.message = redactor.redact_str(&self.0.message).into_owned();
+        if let Some(text) = &self.0.server_text {
+            self.0.server_text = Some(redactor.redact_str(text).into_owned());
         }
         self
     }
 
-    pub(crate) fn usage(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Usage`]: the caller asked for something invalid.
+    pub fn usage(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Usage, message)
     }
 
-    pub(crate) fn protocol(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Protocol`]: the server broke the protocol.
+    pub fn protocol(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Protocol, message)
     }
 
-    pub(crate) fn limit(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Limit`]: a configured limit was exceeded.
+    pub fn limit(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Limit, message)
     }
 
-    pub(crate) fn closed(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Closed`]: the connection closed.
+    pub fn closed(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Closed, message)
     }
 
-    pub(crate) fn transport(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Transport`]: the byte stream failed (for transports outside this crate).
+    pub fn transport(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Transport, message)
     }
 
-    pub(crate) fn timeout(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Timeout`]: a deadline passed.
+    pub fn timeout(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Timeout, message)
     }
 
-    pub(crate) fn auth(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Auth`]: authentication failed or was not possible.
+    pub fn auth(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Auth, message)
     }
 
-    pub(crate) fn tls(message: impl Into<String>) -> Self {
+    /// An error of kind [`ErrorKind::Tls`]: TLS failed.
+    pub fn tls(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Tls, message)
     }
 
     /// The class of failure.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The explanation written by this crate (without the server's text).
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The server's response code, such as `[IN-USE]`, when the server sent one.
     pub fn response_code(&self) -> Option<&ResponseCode> {
-        self.code.as_ref()
+        self.0.code.as_ref()
     }
 
     /// The human-readable text of the server's `-ERR` line, when this error came from one.
     /// Credentials the session sent are removed from it (a server may echo them).
     pub fn server_text(&self) -> Option<&str> {
-        self.server_text.as_deref()
+        self.0.server_text.as_deref()
     }
 
     /// The machine-readable detail, for the conditions [`Detail`] lists.
     pub fn detail(&self) -> Option<&Detail> {
-        self.detail.as_ref()
+        self.0.detail.as_ref()
     }
 
     /// The largest `LOGIN-DELAY` (seconds) the server announced in the session that failed,
     /// before or after login, if any: a retry must not log in sooner.
     pub fn login_delay(&self) -> Option<u32> {
-        self.login_delay
+        self.0.login_delay
     }
 
     /// Whether messages marked for deletion may or may not have been deleted: `QUIT` was sent
     /// and its reply never came (see [`Detail::DeletionsUncertain`]).
     pub fn deletions_uncertain(&self) -> bool {
-        matches!(self.detail, Some(Detail::DeletionsUncertain { .. }))
+        matches!(self.0.detail, Some(Detail::DeletionsUncertain { .. }))
     }
 
     /// Whether a new attempt later may succeed: network trouble, timeouts, and the server's
     /// `[SYS/TEMP]`, `[IN-USE]` and `[LOGIN-DELAY]` replies.
     pub fn is_transient(&self) -> bool {
-        if self.kind.is_transient() {
+        if self.0.kind.is_transient() {
             return true;
         }
-        matches!(self.code, Some(ResponseCode::SysTemp) | Some(ResponseCode::InUse) | Some(ResponseCode::LoginDelay))
+        matches!(self.0.code, Some(ResponseCode::SysTemp) | Some(ResponseCode::InUse) | Some(ResponseCode::LoginDelay))
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(code) = &self.code {
+        f.write_str(&self.0.message)?;
+        if let Some(code) = &self.0.code {
             write!(f, " [{code}]")?;
         }
-        if let Some(text) = &self.server_text {
+        if let Some(text) = &self.0.server_text {
             if !text.is_empty() {
                 write!(f, ": server said \"{text}\"")?;
             }
@@ -253,11 +339,15 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error({}: {self})", self.kind.as_str())
+        write!(f, "Error({}: {self})", self.0.kind.as_str())
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -12,15 +12,18 @@
 //! - `tls` (feature `tls`, on by default): rustls over any transport, for implicit TLS and STLS;
 //! - [`mime`]: retrieved messages decoded through mail-parser (headers, bodies, attachments);
 //! - [`sync`]: download what is new (by UIDL), save it durably, then delete as configured;
-//! - `native` (not on wasm): a tokio TCP transport and timer;
-//! - `wasm` (on wasm32 only): the JavaScript API, the WebSocket and JavaScript-stream transports.
+//! - `native` (not on wasm): a tokio TCP transport and timer, and the Maildir sink (which WASI
+//!   has too);
+//! - `wasm` (on wasm32-unknown-unknown only): the JavaScript API, the WebSocket and
+//!   JavaScript-stream transports.
 
 pub mod auth;
 pub mod client;
 pub mod engine;
 mod error;
+#[cfg(feature = "mime")]
 pub mod mime;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "tokio", not(target_arch = "wasm32")))]
 pub mod native;
 pub mod proto;
 mod secret;
@@ -28,8 +31,6 @@ pub mod sync;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod transport;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm;
 
 pub use error::{Detail, Error, ErrorKind, ListingEntries, ListingProblem, Result};
 pub use secret::{Redactor, Secret};

@@ -63,6 +63,10 @@ impl fmt::Display for Secret {
 /// What replaces a credential in a server's text.
 pub const REDACTED: &str = "***";
 
+/// The shortest part of a credential, in bytes, that is redacted where a text begins or ends
+/// with it (shorter ones would catch ordinary words and punctuation).
+const EDGE_MIN: usize = 4;
+
 /// What replaces a whole text crafted so that removing a credential keeps making another.
 const WITHHELD: &str = "(withheld: the server's text contains a credential)";
 
@@ -150,9 +154,32 @@ impl Redactor {
         let lower = Zeroizing::new(text.to_ascii_lowercase());
         // Covered ranges, from every form; overlaps merge.
         let mut hits: Vec<(usize, usize)> = Vec::new();
+        let text_bytes = lower.as_bytes();
         for form in &self.forms {
-            for start in memchr::memmem::find_iter(lower.as_bytes(), form.as_bytes()) {
+            let form = form.as_bytes();
+            for start in memchr::memmem::find_iter(text_bytes, form) {
                 hits.push((start, start + form.len()));
+            }
+            // A text cut short inside a credential (a server truncating what it echoes), or one
+            // the caller's template completes (the quote that closes `got "…`), shows most of
+            // it: a text that ends with the form's beginning, or begins with its end, loses that
+            // part too once it is long enough to say something.
+            let longest = (form.len() - 1).min(text_bytes.len());
+            if let Some(k) = (EDGE_MIN..=longest).rev().find(|&k| text_bytes.ends_with(&form[..k])) {
+                hits.push((text_bytes.len() - k, text_bytes.len()));
+            }
+            if let Some(k) = (EDGE_MIN..=longest).rev().find(|&k| text_bytes.starts_with(&form[form.len() - k..])) {
+                hits.push((0, k));
+            }
+        }
+        // Both texts are UTF-8, so an edge match starts and ends on character boundaries; the
+        // widening only makes sure a slip here could never panic in the slicing below.
+        for (start, end) in &mut hits {
+            while !text.is_char_boundary(*start) {
+                *start -= 1;
+            }
+            while !text.is_char_boundary(*end) {
+                *end += 1;
             }
         }
         if hits.is_empty() {
@@ -197,6 +224,23 @@ mod tests {
         assert_eq!(r.redact_str("INVALID PASSWORD 'HUNTER2'"), "INVALID PASSWORD '***'");
         assert_eq!(r.redact_str("bad response aHVudGVyMg=="), "bad response ***");
         assert_eq!(r.redact_str("nothing here"), "nothing here");
+    }
+
+    #[test]
+    fn redacts_a_credential_cut_at_either_end_of_the_text() {
+        let mut r = Redactor::default();
+        r.protect(b"hunter2\"");
+        // Truncated echo, and one whose closing quote a template would supply.
+        assert_eq!(r.redact_str("bad password hunt"), "bad password ***");
+        assert_eq!(r.redact_str("bad password hunter2"), "bad password ***");
+        assert_eq!(r.redact_str("nter2\" was refused"), "*** was refused");
+        // Short edges are ordinary text.
+        assert_eq!(r.redact_str("go hun"), "go hun");
+        assert_eq!(r.redact_str("2\" ok"), "2\" ok");
+        let mut r = Redactor::default();
+        r.protect("pässwörd".as_bytes());
+        // Non-ASCII characters in the part that is left.
+        assert_eq!(r.redact_str("no p\u{e4}ssw"), "no ***");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use pop3_wasm::auth::{AuthMethod, Credentials};
 use pop3_wasm::client::{Client, ClientConfig, LoginOptions};
-use pop3_wasm::native::{self, MaildirSink, TcpTransport, TokioTimer};
+use pop3_wasm::native::{self, TcpTransport, TokioTimer};
+use pop3_wasm::sync::MaildirSink;
 use pop3_wasm::sync::{self, Retention, RetryPolicy, SyncOptions, SyncSink, WatchEvent, WatchOptions};
 use pop3_wasm::ErrorKind;
 use support::fake::{self, send, Expect};
@@ -117,7 +118,7 @@ async fn another_accounts_state_is_refused() {
     sink.save_state(&sync::SyncState::new("bob@elsewhere")).await.unwrap();
     let err = sink.load_state(ACCOUNT).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Usage);
-    std::fs::write(maildir.path().join(native::STATE_FILE), "{ truncated").unwrap();
+    std::fs::write(maildir.path().join(pop3_wasm::sync::maildir::STATE_FILE), "{ truncated").unwrap();
     assert!(sink.load_state(ACCOUNT).unwrap_err().to_string().contains("corrupt"));
 }
 

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use pop3_wasm::auth::Credentials;
 use pop3_wasm::client::{ClientConfig, LoginOptions};
-use pop3_wasm::native::{self, MaildirSink};
+use pop3_wasm::native;
+use pop3_wasm::sync::MaildirSink;
 use pop3_wasm::sync::{self, Retention, Saved, SyncOptions, SyncSink, SyncState};
 use pop3_wasm::Error;
 use support::fault_proxy::{self, Cut};

@@ -155,7 +155,8 @@ function bufferedSink(save) {
   let parts = [];
   return {
     begin(message) { uid = message.uid; parts = []; },
-    write(chunk) { parts.push(chunk); },
+    // The chunk may be a view of a buffer the next write reuses: keep a copy.
+    write(chunk) { parts.push(chunk.slice()); },
     commit() {
       const size = parts.reduce((n, p) => n + p.length, 0);
       const bytes = parts.length === 1 ? parts[0] : new Uint8Array(size);
@@ -512,19 +513,19 @@ export class Pop3Client {
         throw fromWasm(e);
       }
     })();
-    const target = o.sink ?? bufferedSink(o.save);
-    const sink = {
-      begin: (m) => target.begin(m),
-      write: (chunk) => target.write(chunk),
-      commit: () => target.commit(),
-      abort: target.abort ? () => target.abort() : undefined,
-      flush: target.flush ? () => target.flush() : undefined,
-      record: o.record,
-      saveState: () => o.saveState(state),
-    };
+    // The sink's own methods are called on it (this = the sink).
+    const sink = o.sink ?? bufferedSink(o.save);
     try {
       const report = await call(o, (signal) => this.#session.sync(state, {
-        retention, maxMessages: o.maxMessages, recordEvery: o.recordEvery, nowMs: o.now, sink, onProgress: o.onProgress, signal,
+        retention,
+        maxMessages: o.maxMessages,
+        recordEvery: o.recordEvery,
+        nowMs: o.now,
+        sink,
+        record: o.record,
+        saveState: () => o.saveState(state),
+        onProgress: o.onProgress,
+        signal,
       }));
       return { ...report, state };
     } catch (e) {

@@ -59,26 +59,43 @@ export class NodeSocketStream {
   #host;
   #tlsOptions;
 
-  constructor(socket, { host, tlsOptions }) {
+  constructor(socket, { host, tlsOptions, reader = null }) {
     this.#host = host;
     this.#tlsOptions = tlsOptions;
     this.#attach(socket);
+    // A plain socket opened with `onread` hands its bytes to this reader instead of 'data'
+    // (what arrived before this object existed first).
+    if (reader) {
+      for (const chunk of reader.early) this.#received(chunk, false);
+      reader.deliver = (view) => this.#received(view, true);
+    }
+  }
+
+  /**
+   * Bytes from the socket. `shared`: a view of the socket's reused read buffer, valid only
+   * until the next read: handed to a waiting reader as it is (the client copies it before it
+   * asks again), copied when it has to wait in the queue.
+   */
+  #received(chunk, shared) {
+    if (this.#waiter) {
+      const { resolve } = this.#waiter;
+      this.#waiter = null;
+      resolve(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      return true;
+    }
+    this.#chunks.push(shared ? Buffer.from(chunk) : chunk);
+    this.#queued += chunk.length;
+    // Back-pressure: stop reading from the network while the client is behind.
+    if (this.#queued > HIGH_WATER) {
+      this.#socket.pause();
+      return false;
+    }
+    return true;
   }
 
   #attach(socket) {
     this.#socket = socket;
-    socket.on('data', (chunk) => {
-      if (this.#waiter) {
-        const { resolve } = this.#waiter;
-        this.#waiter = null;
-        resolve(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        return;
-      }
-      this.#chunks.push(chunk);
-      this.#queued += chunk.length;
-      // Back-pressure: stop reading from the network while the client is behind.
-      if (this.#queued > HIGH_WATER) socket.pause();
-    });
+    socket.on('data', (chunk) => { this.#received(chunk, false); });
     socket.on('end', () => { this.#ended = true; this.#wake(); });
     socket.on('close', () => { this.#ended = true; this.#wake(); });
     socket.on('error', (e) => { this.#error = nodeError(e, `connection to ${this.#host}`); this.#wake(); });
@@ -186,8 +203,15 @@ export async function openNodeStream({ host, port, tls: mode = 'none', ca, serve
     minVersion: 'TLSv1.2',
   };
   const where = `${host}:${p}`;
+  // A plain connection that stays plain reads into one reused buffer: no allocation per read,
+  // so streaming a large message does not leave its size in garbage behind. (An STLS upgrade
+  // needs the ordinary socket, which TLS can take over.)
+  const reader = mode === 'none'
+    ? { early: [], deliver(view) { this.early.push(Buffer.from(view)); return true; } }
+    : null;
+  const onread = reader ? { buffer: Buffer.allocUnsafe(64 * 1024), callback: (n, buf) => reader.deliver(buf.subarray(0, n)) } : undefined;
   const socket = await new Promise((resolve, reject) => {
-    const s = mode === 'implicit' ? tls.connect(tlsOptions) : net.connect({ host, port: p });
+    const s = mode === 'implicit' ? tls.connect(tlsOptions) : net.connect({ host, port: p, ...(onread ? { onread } : {}) });
     const ready = mode === 'implicit' ? 'secureConnect' : 'connect';
     const timer = setTimeout(() => {
       s.destroy();
@@ -203,5 +227,5 @@ export async function openNodeStream({ host, port, tls: mode = 'none', ca, serve
     s.once(ready, () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); s.removeAllListeners('error'); resolve(s); });
   });
   socket.setNoDelay(true);
-  return new NodeSocketStream(socket, { host: where, tlsOptions });
+  return new NodeSocketStream(socket, { host: where, tlsOptions, reader });
 }

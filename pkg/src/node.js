@@ -31,7 +31,7 @@ export { Pop3Error, toPop3Error, watch, openNodeStream, NodeSocketStream };
 export const { Pop3Client, newSyncState, checkSyncState, loadSyncState } = api;
 export const { parseMessage, attachmentContent } = makeMime(wasm);
 /** The Rust rules the CLI shares with the native tools (Maildir naming). */
-export const { maildirStem, maildirFileName, maildirStemOf, maildirIsStaleTmp, maildirNames } = wasm;
+export const { maildirStem, maildirFileName, maildirHostPart, maildirStemOf, maildirIsStaleTmp, maildirNames } = wasm;
 
 /**
  * What this package can do: `tls` is true (TLS inside the module is loaded when a connection

@@ -36,10 +36,14 @@ function writeMessages(dir, numbers, kb) {
 const wire = (file) => Buffer.from(fs.readFileSync(file, 'utf8').replace(/\n/g, '\r\n'));
 const digest = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
-/** Every message file in new/ and cur/: their digests, with how often each occurs. */
+/**
+ * Every message file in new/ and cur/: their digests, with how often each occurs. A run killed
+ * before it created the Maildir has saved nothing, so a missing folder counts as empty.
+ */
 function maildirDigests(dir) {
   const counts = new Map();
   for (const sub of ['new', 'cur']) {
+    if (!fs.existsSync(path.join(dir, sub))) continue;
     for (const name of fs.readdirSync(path.join(dir, sub))) {
       const d = digest(fs.readFileSync(path.join(dir, sub, name)));
       counts.set(d, (counts.get(d) ?? 0) + 1);

@@ -92,14 +92,15 @@ export function stallingServer() {
 /**
  * A scripted POP3 server for misbehaviour real servers do not show. `respond(command, socket,
  * conn)` answers each command line (`conn` is per-connection state: `{ commands }`); return
- * nothing to say nothing. The greeting is `greeting`. Resolves to { port, connections, close }.
+ * nothing to say nothing. The greeting is `greeting`. Resolves to { port, connections, close };
+ * each connection has `openedAt`, the performance.now() when it was accepted.
  * USER/PASS/CAPA get default answers unless `respond` returns true for having answered.
  */
 export function scriptedServer(respond, { greeting = '+OK scripted server ready\r\n' } = {}) {
   const connections = [];
   const sockets = new Set();
   const server = net.createServer((socket) => {
-    const conn = { commands: [], closed: false, socket };
+    const conn = { commands: [], closed: false, socket, openedAt: performance.now() };
     conn.closedPromise = new Promise((resolve) => socket.once('close', () => { conn.closed = true; resolve(); }));
     connections.push(conn);
     sockets.add(socket);

@@ -449,6 +449,10 @@ export type StoredSyncState = SyncState | string | ReturnType<SyncState['toJSON'
 export interface SyncSink {
   /** A message starts. Return false when you already hold `uid` (nothing is written then). */
   begin(message: { uid: string; size: number | null }): unknown;
+  /**
+   * A piece of the message. The bytes are a view of a buffer the next piece reuses: valid
+   * until write returns (or its promise settles); copy them to keep them.
+   */
   write(chunk: Uint8Array): unknown;
   commit(): unknown;
   /** The message being written failed: remove what was written. */

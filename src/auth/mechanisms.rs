@@ -40,10 +40,6 @@ impl Mechanism for Plain {
         "PLAIN"
     }
 
-    fn exposes_secret(&self) -> bool {
-        true
-    }
-
     fn initial_response(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>> {
         self.sent = true;
         Ok(Some(self.message()))
@@ -80,10 +76,6 @@ impl Mechanism for Login {
 
     fn name(&self) -> &str {
         "LOGIN"
-    }
-
-    fn exposes_secret(&self) -> bool {
-        true
     }
 
     fn initial_response(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>> {
@@ -123,10 +115,6 @@ impl Mechanism for CramMd5 {
 
     fn name(&self) -> &str {
         "CRAM-MD5"
-    }
-
-    fn exposes_secret(&self) -> bool {
-        false
     }
 
     fn initial_response(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>> {

@@ -6,6 +6,7 @@
 
 mod mechanisms;
 mod oauth;
+mod random;
 mod scram;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use zeroize::Zeroizing;
 
 pub use mechanisms::{CramMd5, Login, Plain};
 pub use oauth::{Bearer, BearerKind};
+pub use random::{OsRandom, RandomSource, SeededRandom};
 pub use scram::{Scram, ScramHash, MAX_ITERATIONS as SCRAM_MAX_ITERATIONS, MIN_ITERATIONS as SCRAM_MIN_ITERATIONS};
 
 use crate::error::{Error, Result};
@@ -25,11 +27,6 @@ use crate::secret::Secret;
 pub trait Mechanism {
     /// The SASL name, such as `CRAM-MD5`.
     fn name(&self) -> &str;
-
-    /// Whether someone who can read the connection learns the secret (PLAIN, LOGIN) or a
-    /// reusable bearer token. Such mechanisms are refused on unencrypted connections unless the
-    /// caller allows it.
-    fn exposes_secret(&self) -> bool;
 
     /// The client's first message, for mechanisms that speak first (PLAIN). Raw bytes; the
     /// engine base64-encodes them.
@@ -126,12 +123,13 @@ impl AuthMethod {
             "" | "AUTO" => AuthMethod::Auto,
             "USER" | "USERPASS" | "USER/PASS" => AuthMethod::UserPass,
             "APOP" => AuthMethod::Apop,
-            m if SUPPORTED_SASL.contains(&m) => AuthMethod::Sasl(upper),
+            m if sasl(m).is_some() => AuthMethod::Sasl(upper),
             _ => {
+                let names: Vec<&str> = SASL_MECHANISMS.iter().map(|m| m.name).collect();
                 return Err(Error::usage(format!(
                     "unknown authentication method {name:?}; use auto, user, apop or one of {}",
-                    SUPPORTED_SASL.join(", ")
-                )))
+                    names.join(", ")
+                )));
             }
         })
     }
@@ -140,14 +138,14 @@ impl AuthMethod {
     pub fn exposes_secret(&self) -> bool {
         match self {
             AuthMethod::UserPass => true,
-            AuthMethod::Sasl(m) => matches!(m.as_str(), "PLAIN" | "LOGIN" | "OAUTHBEARER" | "XOAUTH2"),
+            AuthMethod::Sasl(m) => sasl(m).is_some_and(|m| m.exposes_secret),
             AuthMethod::Auto | AuthMethod::Apop => false,
         }
     }
 
     /// Whether this method takes an access token rather than a password.
     pub fn takes_token(&self) -> bool {
-        matches!(self, AuthMethod::Sasl(m) if TOKEN_SASL.contains(&m.as_str()))
+        matches!(self, AuthMethod::Sasl(m) if sasl(m).is_some_and(|m| m.secret == SecretKind::AccessToken))
     }
 }
 
@@ -162,13 +160,74 @@ impl fmt::Display for AuthMethod {
     }
 }
 
-/// SASL mechanisms this crate implements for passwords, strongest first.
-pub const PASSWORD_SASL: &[&str] = &["SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN"];
-/// SASL mechanisms this crate implements for OAuth access tokens, preferred first.
-pub const TOKEN_SASL: &[&str] = &["OAUTHBEARER", "XOAUTH2"];
-/// Every SASL mechanism this crate implements.
-pub const SUPPORTED_SASL: &[&str] =
-    &["SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN", "OAUTHBEARER", "XOAUTH2"];
+/// A SASL mechanism this crate implements, with what the login policy needs to know about it.
+#[derive(Debug)]
+pub struct SaslMechanism {
+    /// The SASL name, upper case.
+    pub name: &'static str,
+    /// Whether it takes a password or an access token.
+    pub secret: SecretKind,
+    /// Whether someone who can read the connection learns the password (PLAIN, LOGIN) or a
+    /// reusable bearer token. Such mechanisms are refused on unencrypted connections unless the
+    /// caller allows it.
+    pub exposes_secret: bool,
+    build: BuildMechanism,
+}
+
+/// Makes a mechanism for a user and secret, with randomness for those that need it.
+type BuildMechanism = fn(String, Secret, &mut dyn RandomSource) -> Result<Box<dyn Mechanism>>;
+
+/// Every SASL mechanism this crate implements, strongest (or preferred) first for each kind of
+/// secret: the one table the login policy, [`AuthMethod::parse`] and [`mechanism`] read.
+pub const SASL_MECHANISMS: &[SaslMechanism] = &[
+    SaslMechanism {
+        name: "SCRAM-SHA-256",
+        secret: SecretKind::Password,
+        exposes_secret: false,
+        build: |user, secret, random| Ok(Box::new(Scram::new(ScramHash::Sha256, user, secret, random)?)),
+    },
+    SaslMechanism {
+        name: "SCRAM-SHA-1",
+        secret: SecretKind::Password,
+        exposes_secret: false,
+        build: |user, secret, random| Ok(Box::new(Scram::new(ScramHash::Sha1, user, secret, random)?)),
+    },
+    SaslMechanism {
+        name: "CRAM-MD5",
+        secret: SecretKind::Password,
+        exposes_secret: false,
+        build: |user, secret, _| Ok(Box::new(CramMd5::new(user, secret))),
+    },
+    SaslMechanism {
+        name: "PLAIN",
+        secret: SecretKind::Password,
+        exposes_secret: true,
+        build: |user, secret, _| Ok(Box::new(Plain::new(user, secret))),
+    },
+    SaslMechanism {
+        name: "LOGIN",
+        secret: SecretKind::Password,
+        exposes_secret: true,
+        build: |user, secret, _| Ok(Box::new(Login::new(user, secret))),
+    },
+    SaslMechanism {
+        name: "OAUTHBEARER",
+        secret: SecretKind::AccessToken,
+        exposes_secret: true,
+        build: |user, secret, _| Ok(Box::new(Bearer::new(BearerKind::OAuthBearer, user, secret, None, None))),
+    },
+    SaslMechanism {
+        name: "XOAUTH2",
+        secret: SecretKind::AccessToken,
+        exposes_secret: true,
+        build: |user, secret, _| Ok(Box::new(Bearer::new(BearerKind::XOAuth2, user, secret, None, None))),
+    },
+];
+
+/// The entry of [`SASL_MECHANISMS`] named `name` (any case).
+pub fn sasl(name: &str) -> Option<&'static SaslMechanism> {
+    SASL_MECHANISMS.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+}
 
 /// What the server offered, as far as the choice of login method is concerned.
 #[derive(Debug, Clone, Copy)]
@@ -224,11 +283,11 @@ pub fn choose_for(
             let caps = offer.capabilities;
             let sasl = |m: &str| caps.is_some_and(|c| c.has_sasl(m));
             let mut candidates: Vec<AuthMethod> = Vec::new();
-            for m in PASSWORD_SASL {
+            for m in SASL_MECHANISMS.iter().filter(|m| m.secret == SecretKind::Password).map(|m| m.name) {
                 if sasl(m) {
-                    candidates.push(AuthMethod::Sasl((*m).to_owned()));
+                    candidates.push(AuthMethod::Sasl(m.to_owned()));
                 }
-                if *m == "CRAM-MD5" && offer.apop_timestamp.is_some() {
+                if m == "CRAM-MD5" && offer.apop_timestamp.is_some() {
                     candidates.push(AuthMethod::Apop);
                 }
             }
@@ -262,20 +321,13 @@ fn cleartext_refused(method: &AuthMethod) -> Error {
     ))
 }
 
-/// Builds the SASL mechanism `name` for `credentials`.
-pub fn mechanism(name: &str, credentials: &Credentials) -> Result<Box<dyn Mechanism>> {
-    let user = credentials.user.clone();
-    let secret = credentials.secret.clone();
-    Ok(match name.to_ascii_uppercase().as_str() {
-        "PLAIN" => Box::new(Plain::new(user, secret)),
-        "LOGIN" => Box::new(Login::new(user, secret)),
-        "CRAM-MD5" => Box::new(CramMd5::new(user, secret)),
-        "SCRAM-SHA-1" => Box::new(Scram::new(ScramHash::Sha1, user, secret)?),
-        "SCRAM-SHA-256" => Box::new(Scram::new(ScramHash::Sha256, user, secret)?),
-        "OAUTHBEARER" => Box::new(Bearer::new(BearerKind::OAuthBearer, user, secret, None, None)),
-        "XOAUTH2" => Box::new(Bearer::new(BearerKind::XOAuth2, user, secret, None, None)),
-        other => return Err(Error::usage(format!("the SASL mechanism {other} is not supported"))),
-    })
+/// Builds the SASL mechanism `name` for `credentials`, taking any random bytes it needs (SCRAM's
+/// client nonce) from `random`.
+pub fn mechanism(name: &str, credentials: &Credentials, random: &mut dyn RandomSource) -> Result<Box<dyn Mechanism>> {
+    let Some(entry) = sasl(name) else {
+        return Err(Error::usage(format!("the SASL mechanism {name} is not supported")));
+    };
+    (entry.build)(credentials.user.clone(), credentials.secret.clone(), random)
 }
 
 /// The APOP digest: lower-case hex MD5 of the greeting's timestamp followed by the secret.
@@ -298,6 +350,26 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+
+    #[test]
+    fn the_mechanism_table_builds_what_it_names_and_seeds_replay() {
+        let creds = Credentials::new("alice", "pw");
+        for entry in SASL_MECHANISMS {
+            let m = mechanism(entry.name, &creds, &mut OsRandom).unwrap();
+            assert_eq!(m.name(), entry.name);
+            assert_eq!(AuthMethod::parse(&entry.name.to_lowercase()).unwrap(), AuthMethod::Sasl(entry.name.into()));
+            let method = AuthMethod::Sasl(entry.name.into());
+            assert_eq!(method.exposes_secret(), entry.exposes_secret, "{}", entry.name);
+            assert_eq!(method.takes_token(), entry.secret == SecretKind::AccessToken, "{}", entry.name);
+        }
+        let first = |seed| {
+            let mut m = mechanism("SCRAM-SHA-256", &creds, &mut SeededRandom::new(seed)).unwrap();
+            m.initial_response().unwrap().unwrap().to_vec()
+        };
+        assert_eq!(first([1; 32]), first([1; 32]));
+        assert_ne!(first([1; 32]), first([2; 32]));
+        assert!(mechanism("GSSAPI", &creds, &mut OsRandom).is_err());
+    }
 
     fn caps(sasl: &[&str]) -> Capabilities {
         Capabilities { sasl: sasl.iter().map(|s| s.to_string()).collect(), user: true, ..Default::default() }

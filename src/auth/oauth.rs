@@ -89,11 +89,6 @@ impl Mechanism for Bearer {
         }
     }
 
-    fn exposes_secret(&self) -> bool {
-        // A bearer token is as good as a password to whoever reads it.
-        true
-    }
-
     fn initial_response(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>> {
         Ok(None)
     }

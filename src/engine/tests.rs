@@ -387,9 +387,6 @@ impl Mechanism for Refuses {
     fn name(&self) -> &str {
         "X-TEST"
     }
-    fn exposes_secret(&self) -> bool {
-        false
-    }
     fn initial_response(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>> {
         Ok(None)
     }

@@ -48,7 +48,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use mail_parser::{HeaderName, Message};
-use serde::Serialize;
 
 pub use self::charset::CharsetFallback;
 use self::charset::Charsets;
@@ -59,8 +58,8 @@ use self::repair::with_message;
 use crate::{Error, ErrorKind, Result};
 
 /// A decoded message, ready to show. Holds no attachment bytes: see [`attachment_bytes`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
 pub struct ParsedMessage {
     /// The Subject, with RFC 2047 encoded-words decoded.
     pub subject: Option<String>,
@@ -104,8 +103,8 @@ pub struct ParsedMessage {
 }
 
 /// One mailbox from an address header.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
 pub struct Address {
     /// The display name, decoded.
     pub name: Option<String>,
@@ -117,8 +116,8 @@ pub struct Address {
 }
 
 /// A part of the message offered for download or referenced by `cid:` URLs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
 pub struct Attachment {
     /// Position in [`ParsedMessage::attachments`]; pass it to [`attachment_bytes`].
     pub index: usize,
@@ -138,8 +137,8 @@ pub struct Attachment {
 }
 
 /// One header line, for a "show all headers" view.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
 pub struct HeaderField {
     /// The field name as spelled in the message.
     pub name: String,
@@ -384,6 +383,7 @@ mod tests {
         assert_eq!(attachment_bytes(raw, 0).as_deref(), Some(&b"Dog"[..]));
     }
 
+    #[cfg(feature = "serde")]
     #[test]
     fn serialises_camel_case() {
         let json = serde_json::to_value(parse(WITH_ATTACHMENT).unwrap()).unwrap();

@@ -1,5 +1,5 @@
 //! How messages are named in a Maildir (<https://cr.yp.to/proto/maildir.html>): the one rule
-//! the Rust [`crate::native::MaildirSink`] and the JavaScript CLI share, so either can fetch
+//! the Rust [`crate::sync::MaildirSink`] and the JavaScript CLI share, so either can fetch
 //! into a Maildir the other filled without storing a message twice.
 //!
 //! A message's file name comes from its unique id: `pop3-` and the lower-case hex of the first

@@ -36,6 +36,8 @@
 
 mod json;
 pub mod maildir;
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+mod maildir_sink;
 mod retry;
 mod state;
 
@@ -48,6 +50,9 @@ use crate::engine::{CommandId, Listing, Reply};
 use crate::error::{Error, ErrorKind, Result};
 use crate::proto::{Command, Expire, MsgNum};
 use crate::transport::Transport;
+
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub use maildir_sink::MaildirSink;
 
 pub use retry::{watch, LoginDelay, RetryPolicy, WatchEvent, WatchOptions};
 pub use state::{is_valid_id, is_valid_uidl, Saved, SyncState, MAX_UID, STATE_FORMAT, STATE_VERSION};

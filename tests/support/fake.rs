@@ -1,7 +1,8 @@
 //! A scripted POP3 server for misbehaviour real servers do not show (early close, silence,
 //! overlong lines, wrong sizes, one-byte writes). Real behaviour is tested against Dovecot.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -130,4 +131,63 @@ pub fn login_steps_answering_pass(reply: &str) -> Vec<Step> {
         Expect("PASS "),
         send(reply),
     ]
+}
+
+/// One connection to a [`serve_each`] server: when it was accepted, and the command lines it
+/// received.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub opened: Instant,
+    pub commands: Vec<String>,
+}
+
+/// A server for any number of connections, answering each command line with
+/// `respond(connection, commands)`: `connection` counts accepted connections from 0, and
+/// `commands` holds the lines received so far in it, the last being the one to answer.
+/// `Some(text)` is written (nothing when empty); `None` closes the connection. Returns the
+/// port and the sessions so far (updated as they go).
+pub async fn serve_each<F>(greeting: &'static str, respond: F) -> (u16, Arc<Mutex<Vec<Session>>>)
+where
+    F: Fn(usize, &[String]) -> Option<String> + std::marker::Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sessions = Arc::new(Mutex::new(Vec::new()));
+    let respond = Arc::new(respond);
+    let all = sessions.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let index = {
+                let mut all = all.lock().unwrap();
+                all.push(Session { opened: Instant::now(), commands: Vec::new() });
+                all.len() - 1
+            };
+            let (all, respond) = (all.clone(), respond.clone());
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut read = BufReader::new(read);
+                if write.write_all(greeting.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut commands = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    if read.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    commands.push(line.trim_end().to_owned());
+                    all.lock().unwrap()[index].commands = commands.clone();
+                    match respond(index, &commands) {
+                        Some(reply) => {
+                            if write.write_all(reply.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                        None => return,
+                    }
+                }
+            });
+        }
+    });
+    (port, sessions)
 }

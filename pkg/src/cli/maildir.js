@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { maildirFileName, maildirIsStaleTmp, maildirNames, maildirStem, maildirStemOf } from '../node.js';
+import { maildirHostPart, maildirIsStaleTmp, maildirNames, maildirStem, maildirStemOf } from '../node.js';
 import { StateFile, localError, syncDir } from './state-file.js';
 
 const NAMES = maildirNames();
@@ -32,13 +32,14 @@ export class Maildir {
   kind = 'maildir';
   /** Idempotent (names from the uid): records in batches (the sync's default). */
   recordEvery = undefined;
-  #host = (() => {
+  /** The host part of file names (`stem.host`), by the Rust rule. */
+  #host = maildirHostPart((() => {
     try {
       return fs.readFileSync('/proc/sys/kernel/hostname', 'utf8');
     } catch {
       return hostname();
     }
-  })();
+  })());
   /** Stems found in new/ and cur/ (read once per round; see beginRound). */
   #stems = null;
   /** The message being written: { fd, tmp, name, stem }. */
@@ -129,12 +130,16 @@ export class Maildir {
 
   /**
    * The streaming sink for client.sync(). `onDelivered({ uid, size, file, existed, head })`
-   * is told of each message (`head`: its first bytes, enough for the headers).
+   * is told of each message; with `keepHead`, `head` holds its first bytes (enough for the
+   * headers).
    */
-  sink(onDelivered = () => {}) {
+  sink(onDelivered = () => {}, { keepHead = false } = {}) {
     let uid = null;
     let size = 0;
     let head = null;
+    const tmpDir = `${this.dir}${path.sep}tmp${path.sep}`;
+    const newDir = `${this.dir}${path.sep}new${path.sep}`;
+    const suffix = `.${this.#host}`;
     return {
       begin: (message) => {
         uid = message.uid;
@@ -145,8 +150,8 @@ export class Maildir {
           onDelivered({ uid, size: message.size ?? 0, file: null, existed: true, head: null });
           return false;
         }
-        const name = maildirFileName(uid, this.#host);
-        const tmp = path.join(this.dir, 'tmp', `${name}.${process.pid}`);
+        const name = stem + suffix;
+        const tmp = `${tmpDir}${name}.${process.pid}`;
         try {
           this.#current = { fd: fs.openSync(tmp, 'w', 0o600), tmp, name, stem };
         } catch (e) {
@@ -156,7 +161,7 @@ export class Maildir {
       },
       write: (chunk) => {
         const { fd } = this.#current;
-        if (head === null) head = Buffer.from(chunk.subarray(0, 64 * 1024));
+        if (keepHead && head === null) head = Buffer.from(chunk.subarray(0, 64 * 1024));
         try {
           let off = 0;
           while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
@@ -167,7 +172,7 @@ export class Maildir {
       },
       commit: () => {
         const { fd, tmp, name, stem } = this.#current;
-        const target = path.join(this.dir, 'new', name);
+        const target = newDir + name;
         try {
           fs.fsyncSync(fd);
           fs.closeSync(fd);

@@ -38,13 +38,16 @@ export function accountOf(ctx) {
   return `${user}@${ctx.options.ws ?? ctx.options.host}`;
 }
 
-/** The sync options that stream into `delivery`, noting each delivery in `files`. */
-export function deliverySync(delivery, files, onDelivered = () => {}) {
+/**
+ * The sync options that stream into `delivery` (a Maildir, an mbox or an MDA), noting each
+ * delivery in `files`; `onDelivered` also gets the first bytes of each message (`head`).
+ */
+export function deliverySync(delivery, files, onDelivered) {
   return {
     sink: delivery.sink((d) => {
       files.push({ uid: d.uid, size: d.size, file: d.file, existed: d.existed });
-      onDelivered(d);
-    }),
+      onDelivered?.(d);
+    }, { keepHead: onDelivered !== undefined }),
     record: (batch) => delivery.record(batch),
     saveState: (s) => delivery.saveState(s),
     ...(delivery.recordEvery !== undefined ? { recordEvery: delivery.recordEvery } : {}),

@@ -7,8 +7,8 @@ use std::time::Duration;
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::client::ClientConfig;
-use crate::error::{Error, Result};
+use pop3_wasm::client::ClientConfig;
+use pop3_wasm::{Error, Result};
 
 #[wasm_bindgen(typescript_custom_section)]
 const OPTION_TYPES: &'static str = r#"
@@ -43,9 +43,9 @@ export interface SessionSyncOptions extends SessionCallOptions {
     commit(): unknown;
     abort?(): unknown;
     flush?(): unknown;
-    record?(batch: { entries: Array<{ uid: string; savedAt: number; size: number }>; journal: string }): unknown;
-    saveState(state: SyncState): unknown;
   };
+  record?(batch: { entries: Array<{ uid: string; savedAt: number; size: number }>; journal: string }): unknown;
+  saveState(): unknown;
   onProgress?: (p: { messagesDone: number; messagesTotal: number; bytesDone: number; bytesTotal: number }) => void;
 }
 "#;

@@ -5,7 +5,7 @@ use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
 use super::{object, opt_str, to_js_error};
-use crate::mime::{Address, CharsetFallback, ParsedMessage, Parser};
+use pop3_wasm::mime::{Address, CharsetFallback, ParsedMessage, Parser};
 
 #[wasm_bindgen]
 extern "C" {

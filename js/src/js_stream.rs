@@ -3,14 +3,16 @@
 //! Cloudflare adapters in the npm package are such objects.
 //!
 //! A read that is abandoned (a call aborted or timed out) keeps its promise, and the next read
-//! takes its result, so no bytes are lost when a call is cancelled.
+//! takes its result, so no bytes are lost when a call is cancelled. What a read resolves to is
+//! copied before the next read is asked for, so a transport may hand out views of one reused
+//! buffer.
 
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::transport::{TlsInfo, Transport};
+use pop3_wasm::transport::{TlsInfo, Transport};
+use pop3_wasm::{Error, ErrorKind, Result};
 
 #[wasm_bindgen]
 extern "C" {
@@ -125,7 +127,8 @@ impl Transport for JsStreamTransport {
         let n = available.min(buf.len() as u32);
         chunk.subarray(offset, offset + n).copy_to(&mut buf[..n as usize]);
         if n < available {
-            self.leftover = Some((chunk, offset + n));
+            // A copy: the transport may reuse the chunk's memory for its next read.
+            self.leftover = Some((chunk.slice(offset + n, chunk.length()), 0));
         }
         Ok(n as usize)
     }
@@ -157,7 +160,7 @@ impl Transport for JsStreamTransport {
     }
 
     fn tls_info(&self) -> Option<TlsInfo> {
-        let info = Reflect::get(&self.stream, &"tlsInfo".into()).ok()?;
+        let info = Reflect::get(&self.stream, &"tlsInfo".into()).ok().filter(JsValue::is_object)?;
         if info.is_null() || info.is_undefined() {
             return None;
         }

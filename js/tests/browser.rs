@@ -13,8 +13,8 @@ use std::time::Duration;
 use pop3_wasm::auth::{AuthMethod, Credentials};
 use pop3_wasm::client::{Client, ClientConfig, LoginOptions};
 use pop3_wasm::proto::MsgNum;
-use pop3_wasm::wasm::{JsTimer, WebSocketTransport};
 use pop3_wasm::ErrorKind;
+use pop3_wasm_js::{JsTimer, WebSocketTransport};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -135,7 +135,7 @@ fn legacy_charsets_decode_through_the_browsers_text_decoder() {
         Content-Type: text/plain; charset=Shift_JIS\r\n\
         Content-Transfer-Encoding: base64\r\n\r\n\
         grGC8YLJgr+CzYFBkKKKRQ==\r\n";
-    let parser = pop3_wasm::mime::Parser::new().with_charset_fallback(pop3_wasm::wasm::TextDecoderFallback);
+    let parser = pop3_wasm::mime::Parser::new().with_charset_fallback(pop3_wasm_js::TextDecoderFallback);
     let parsed = parser.parse(raw).expect("parses");
     assert_eq!(parsed.subject.as_deref(), Some("你好"));
     assert_eq!(parsed.from[0].name.as_deref(), Some("件名"));

@@ -16,8 +16,8 @@ use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
-use crate::error::{Error, Result};
-use crate::transport::{with_timeout, Transport};
+use pop3_wasm::transport::{with_timeout, Transport};
+use pop3_wasm::{Error, Result};
 
 use super::timer::JsTimer;
 
@@ -63,7 +63,7 @@ pub struct WebSocketTransport {
 impl WebSocketTransport {
     /// Opens a WebSocket to `url`, offering `protocols` (websockify accepts none, or `binary`),
     /// and waits until it is open. At most `max_buffered` octets may wait to be read; more
-    /// closes the connection with a [`crate::ErrorKind::Limit`] error.
+    /// closes the connection with a [`pop3_wasm::ErrorKind::Limit`] error.
     pub async fn connect(
         url: &str,
         protocols: &[String],

@@ -9,15 +9,15 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::error::{to_js_error, Thrown};
 use super::interop::{object, strings, u8array};
 use super::options::Options;
 use super::session::{acquire, run, session_op, Session};
-use crate::error::{Error, Result};
-use crate::sync::{self, maildir, LoginDelay, Progress, Retention, RetryPolicy, Saved, SyncOptions, WatchOptions};
+use pop3_wasm::sync::{self, maildir, LoginDelay, Progress, Retention, RetryPolicy, Saved, SyncOptions, WatchOptions};
+use pop3_wasm::{Error, Result};
 
 /// A mailbox's sync state (see the Rust `sync` module), held in Rust.
 #[wasm_bindgen(js_name = SyncState)]
@@ -133,6 +133,9 @@ struct JsSink<'a> {
     shared: Rc<RefCell<sync::SyncState>>,
     /// Small pieces gathered into larger chunks: fewer JavaScript calls.
     pending: Vec<u8>,
+    /// The JavaScript buffer every chunk is handed over in (a view of it): one allocation for
+    /// the whole run instead of one per chunk. The sink must copy what it keeps.
+    out: Option<Uint8Array>,
 }
 
 /// The largest piece handed to `sink.write` at once.
@@ -160,9 +163,22 @@ impl JsSink<'_> {
         Ok(())
     }
 
+    /// `data` in the reused JavaScript buffer, as a view of its first `data.len()` octets.
+    fn view(&mut self, data: &[u8]) -> JsValue {
+        if data.len() > CHUNK {
+            return u8array(data);
+        }
+        let out = self.out.get_or_insert_with(|| Uint8Array::new_with_length(CHUNK as u32));
+        let view = out.subarray(0, data.len() as u32);
+        view.copy_from(data);
+        view.into()
+    }
+
     async fn write_pending(&mut self) -> Result<()> {
         if !self.pending.is_empty() {
-            let chunk = u8array(&self.pending);
+            let pending = std::mem::take(&mut self.pending);
+            let chunk = self.view(&pending);
+            self.pending = pending;
             self.pending.clear();
             self.call(&self.write.clone(), &[chunk]).await?;
         }
@@ -185,7 +201,8 @@ impl sync::SyncSink for JsSink<'_> {
             self.write_pending().await?;
         }
         if chunk.len() >= CHUNK {
-            return self.call(&self.write.clone(), &[u8array(chunk)]).await.map(drop);
+            let view = self.view(chunk);
+            return self.call(&self.write.clone(), &[view]).await.map(drop);
         }
         self.pending.extend_from_slice(chunk);
         Ok(())
@@ -277,7 +294,7 @@ impl Session {
             };
             let sink = opts.value("sink");
             if !sink.is_object() {
-                return Err(Error::usage("sink must be an object with begin, write, commit and saveState"));
+                return Err(Error::usage("sink must be an object with begin, write and commit"));
             }
             let mut js_sink = JsSink {
                 begin: JsSink::method(&sink, "begin", true)?.expect("required"),
@@ -285,13 +302,14 @@ impl Session {
                 commit: JsSink::method(&sink, "commit", true)?.expect("required"),
                 abort: JsSink::method(&sink, "abort", false)?,
                 flush: JsSink::method(&sink, "flush", false)?,
-                record: JsSink::method(&sink, "record", false)?,
-                save_state: JsSink::method(&sink, "saveState", true)?.expect("required"),
+                record: opts.function("record")?,
+                save_state: opts.function("saveState")?.ok_or_else(|| Error::usage("saveState must be a function"))?,
                 progress: opts.function("onProgress")?,
                 sink,
                 thrown: &inner.thrown,
                 shared: shared.clone(),
                 pending: Vec::new(),
+                out: None,
             };
             // The run works on its own copy: the caller's callbacks may read the shared state
             // (kept current by record and save_state) while the run holds this one.
@@ -398,6 +416,12 @@ pub fn maildir_file_name(uid: &str, host: &str) -> String {
 #[wasm_bindgen(js_name = maildirStemOf)]
 pub fn maildir_stem_of(name: &str) -> Option<String> {
     maildir::stem_of(name).map(str::to_owned)
+}
+
+/// The host part of delivered file names (`stem.host`) for a host name.
+#[wasm_bindgen(js_name = maildirHostPart)]
+pub fn maildir_host_part(host: &str) -> String {
+    maildir::host_part(host)
 }
 
 /// Whether a file in `tmp/` that is `age_seconds` old is a leftover to remove.

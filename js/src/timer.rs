@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use wasm_bindgen::prelude::*;
 
-use crate::transport::Timer;
+use pop3_wasm::transport::Timer;
 
 #[wasm_bindgen]
 extern "C" {

@@ -24,12 +24,12 @@ use super::options::{client_config, Options};
 use super::queue;
 use super::timer::JsTimer;
 use super::transport::{self, AnyTransport};
-use crate::auth::{AuthMethod, Credentials};
-use crate::client::{Client, LoginOptions};
-use crate::engine::CommandId;
-use crate::error::{Error, ErrorKind, Result};
-use crate::proto::{Command, MsgNum};
-use crate::Secret;
+use pop3_wasm::auth::{AuthMethod, Credentials};
+use pop3_wasm::client::{Client, LoginOptions};
+use pop3_wasm::engine::CommandId;
+use pop3_wasm::proto::{Command, MsgNum};
+use pop3_wasm::Secret;
+use pop3_wasm::{Error, ErrorKind, Result};
 
 pub(crate) type JsClient = Client<AnyTransport>;
 
@@ -414,8 +414,8 @@ impl Session {
                     let read = match &result {
                         Ok(entries) => Some(entries.as_slice()),
                         Err(e) => match e.detail() {
-                            Some(crate::Detail::Listing(p)) => match &p.entries {
-                                crate::ListingEntries::List(entries) => Some(entries.as_slice()),
+                            Some(pop3_wasm::Detail::Listing(p)) => match &p.entries {
+                                pop3_wasm::ListingEntries::List(entries) => Some(entries.as_slice()),
                                 _ => None,
                             },
                             _ => None,

@@ -3,10 +3,10 @@
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use crate::engine::{Language, State};
-use crate::error::{Error, Result};
-use crate::proto::{Capabilities, Expire, MsgNum};
-use crate::transport::TlsInfo;
+use pop3_wasm::engine::{Language, State};
+use pop3_wasm::proto::{Capabilities, Expire, MsgNum};
+use pop3_wasm::transport::TlsInfo;
+use pop3_wasm::{Error, Result};
 
 /// Builds a plain object from key/value pairs.
 pub(crate) fn object(fields: &[(&str, JsValue)]) -> JsValue {

@@ -8,7 +8,7 @@ use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::error::js_error;
-use crate::error::ErrorKind;
+use pop3_wasm::ErrorKind;
 
 #[derive(Default)]
 struct AbortState {

@@ -8,8 +8,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::interop::{list_entry_to_js, object, uid_entry_to_js};
-use crate::error::{Error, ErrorKind, Result};
-use crate::{Detail, ListingEntries};
+use pop3_wasm::{Detail, ListingEntries};
+use pop3_wasm::{Error, ErrorKind, Result};
 
 /// A short description of a JavaScript exception (its message, or its string form).
 pub(crate) fn describe_js(value: &JsValue) -> String {
@@ -69,6 +69,8 @@ fn detail_to_js(detail: &Detail) -> JsValue {
                 ("beyondCount", beyond.into()),
             ])
         }
+        // `Detail` may grow; a kind this face does not know yet is left out rather than guessed.
+        _ => JsValue::NULL,
     }
 }
 
@@ -113,7 +115,11 @@ impl Thrown {
     pub(crate) async fn call_on(&self, this: &JsValue, f: &Function, args: &[JsValue]) -> Result<JsValue> {
         let args: Array = args.iter().collect();
         let result = f.apply(this, &args).map_err(|e| self.keep(e))?;
-        if result.has_type::<Promise>() || Reflect::get(&result, &"then".into()).is_ok_and(|t| t.is_function()) {
+        // Only an object can be a thenable (and Reflect.get throws on anything else, which is
+        // expensive: a sink's synchronous methods return undefined).
+        let thenable = result.has_type::<Promise>()
+            || (result.is_object() && Reflect::get(&result, &"then".into()).is_ok_and(|t| t.is_function()));
+        if thenable {
             return JsFuture::from(Promise::resolve(&result)).await.map_err(|e| self.keep(e));
         }
         Ok(result)

@@ -12,7 +12,11 @@
 //! - `mime`: `parseMessage` and `attachmentContent`.
 //!
 //! The friendlier API, TypeScript types and runtime adapters live in the npm package
-//! (`pkg/src`), on top of this.
+//! (`pkg/src`), on top of this. The protocol, TLS, MIME and sync logic is the `pop3-wasm` core
+//! crate's; this crate only translates, so it holds no rule of its own.
+//!
+//! It is built for `wasm32-unknown-unknown` only; on other targets it is empty.
+#![cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 
 mod abort;
 mod error;

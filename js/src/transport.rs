@@ -9,11 +9,12 @@ use wasm_bindgen::prelude::*;
 
 use super::js_stream::JsStreamTransport;
 use super::options::Options;
+#[cfg(feature = "tls")]
 use super::timer::JsTimer;
 use super::websocket::WebSocketTransport;
-use crate::client::ClientConfig;
-use crate::error::{Error, Result};
-use crate::transport::{TlsInfo, Transport};
+use pop3_wasm::client::ClientConfig;
+use pop3_wasm::transport::{TlsInfo, Transport};
+use pop3_wasm::{Error, Result};
 
 /// The byte streams the JavaScript client can run over.
 pub enum BaseTransport {
@@ -62,7 +63,7 @@ pub enum AnyTransport {
     Plain(BaseTransport),
     /// rustls inside the module: the proxy (or host) sees only ciphertext.
     #[cfg(feature = "tls")]
-    Tls(Box<crate::tls::TlsStream<BaseTransport>>),
+    Tls(Box<pop3_wasm::tls::TlsStream<BaseTransport>>),
 }
 
 impl Transport for AnyTransport {
@@ -137,11 +138,11 @@ pub(crate) async fn open(options: &Options<'_>, config: &ClientConfig) -> Result
 /// `wasm` (rustls inside this module; the default for WebSockets) or `host` (the JavaScript
 /// stream does TLS itself, through its `startTls()`; the default for streams).
 async fn wrap_tls(base: BaseTransport, options: &Options<'_>, timeout: Option<Duration>) -> Result<AnyTransport> {
-    let mode = crate::transport::TlsMode::parse(&options.string("tls")?.unwrap_or_default())?;
+    let mode = pop3_wasm::transport::TlsMode::parse(&options.string("tls")?.unwrap_or_default())?;
     let default_provider = if matches!(base, BaseTransport::WebSocket(_)) { "wasm" } else { "host" };
     let provider = options.string("tlsProvider")?.unwrap_or_else(|| default_provider.to_owned());
     match (mode, provider.as_str()) {
-        (crate::transport::TlsMode::None, _) | (_, "host") => Ok(AnyTransport::Plain(base)),
+        (pop3_wasm::transport::TlsMode::None, _) | (_, "host") => Ok(AnyTransport::Plain(base)),
         (_, "wasm") => wasm_tls(base, options, mode, timeout).await,
         (_, other) => Err(Error::usage(format!("tlsProvider must be 'wasm' or 'host', not {other:?}"))),
     }
@@ -151,10 +152,10 @@ async fn wrap_tls(base: BaseTransport, options: &Options<'_>, timeout: Option<Du
 async fn wasm_tls(
     base: BaseTransport,
     options: &Options<'_>,
-    mode: crate::transport::TlsMode,
+    mode: pop3_wasm::transport::TlsMode,
     timeout: Option<Duration>,
 ) -> Result<AnyTransport> {
-    use crate::tls::{TlsOptions, TlsStream};
+    use pop3_wasm::tls::{TlsOptions, TlsStream};
     let server_name = options.string("serverName")?.ok_or_else(|| {
         Error::usage("serverName is required for TLS: the name on the mail server's certificate (through a proxy, not the proxy's name)")
     })?;
@@ -175,8 +176,8 @@ async fn wasm_tls(
     let only_extra_roots = options.boolean("caOnly")?.unwrap_or(false);
     let tls_options = TlsOptions { server_name, extra_roots_pem, only_extra_roots, pin_sha256 };
     let mut stream = TlsStream::new(base, &tls_options)?;
-    if mode == crate::transport::TlsMode::Implicit {
-        match crate::transport::with_timeout(&JsTimer, timeout, stream.handshake()).await {
+    if mode == pop3_wasm::transport::TlsMode::Implicit {
+        match pop3_wasm::transport::with_timeout(&JsTimer, timeout, stream.handshake()).await {
             Some(result) => result?,
             None => return Err(Error::timeout("the TLS handshake took too long")),
         }
@@ -188,7 +189,7 @@ async fn wasm_tls(
 async fn wasm_tls(
     _: BaseTransport,
     _: &Options<'_>,
-    _: crate::transport::TlsMode,
+    _: pop3_wasm::transport::TlsMode,
     _: Option<Duration>,
 ) -> Result<AnyTransport> {
     Err(Error::usage(
