@@ -384,6 +384,12 @@ delete = true
     assert.ok(!failing.err.includes('not-her-password'));
     assert.equal(fs.readdirSync(path.join(alice, 'new')).length, 1);
 
+    // One account with new mail and one without: 0 (something was fetched), each its own code.
+    const mixed = await run(['--json', 'fetch'], { env });
+    assert.equal(mixed.code, 0, mixed.err);
+    assert.deepEqual(JSON.parse(mixed.out).map((s) => [s.name, s.messages, s.exitCode]), [['alice', 1, 0], ['bob', 0, 1]]);
+    assert.equal(fs.readdirSync(path.join(alice, 'new')).length, 2);
+
     // --account for the other commands; list with the file's TLS settings.
     const list = await run(['--account', 'alice', 'list', '--json'], { env });
     assert.equal(list.code, 0, list.err);
