@@ -12,7 +12,7 @@ await init({ module_or_path: new URL('../wasm-tls/pop3_wasm_bg.wasm', import.met
 const api = makeApi(wasm);
 
 export { Pop3Error, toPop3Error, watch };
-export const { Pop3Client, buildInfo, newSyncState, checkSyncState } = api;
+export const { Pop3Client, buildInfo, newSyncState, checkSyncState, loadSyncState } = api;
 export const { parseMessage, attachmentContent } = makeMime(wasm);
 
 /**

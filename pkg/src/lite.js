@@ -11,7 +11,7 @@ await init({ module_or_path: new URL('../wasm/pop3_wasm_bg.wasm', import.meta.ur
 const api = makeApi(wasm);
 
 export { Pop3Error, toPop3Error, watch };
-export const { Pop3Client, buildInfo, newSyncState, checkSyncState } = api;
+export const { Pop3Client, buildInfo, newSyncState, checkSyncState, loadSyncState } = api;
 export const { parseMessage, attachmentContent } = makeMime(wasm);
 
 /** Connects through a WebSocket proxy (`url`) or any byte stream (`transport`). */

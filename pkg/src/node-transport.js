@@ -223,11 +223,13 @@ function secureConnect(options, host) {
 /**
  * Opens a connection. `tls`: 'none' (plain, also for a later STLS), 'implicit' (POP3S, port
  * 995), or 'starttls' (plain now; the client upgrades after the greeting). `ca`: extra CA
- * certificates (PEM) trusted on top of Node's roots. `servername`: the name to verify
+ * certificates (PEM) trusted on top of Node's roots. `serverName`: the name to verify
  * (default: `host`, unless it is an IP address, which is checked against the certificate's
  * IP addresses).
  */
-export async function openNodeStream({ host, port, tls: mode = 'none', ca, servername, connectTimeoutMs = 30000, signal }) {
+export async function openNodeStream({ host, port, tls: mode = 'none', ca, serverName, servername: deprecatedName, connectTimeoutMs = 30000, signal }) {
+  // `serverName` is the one spelling; `servername` (Node's) is its deprecated alias.
+  const servername = serverName ?? deprecatedName;
   if (typeof host !== 'string' || host === '') throw new Pop3Error('host must be a non-empty string', { code: 'usage' });
   const defaultPort = mode === 'implicit' ? 995 : 110;
   const p = port ?? defaultPort;

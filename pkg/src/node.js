@@ -43,7 +43,7 @@ export function buildInfo() {
 
 /**
  * Connects to a POP3 server. With `host` (and `port`, `tls`: 'none' | 'implicit' |
- * 'starttls', `ca`, `servername`) over Node's net/tls; otherwise through `url` (a WebSocket
+ * 'starttls', `ca`, `serverName`) over Node's net/tls; otherwise through `url` (a WebSocket
  * proxy; needs a global WebSocket, Node 22+ or --experimental-websocket) or `transport`.
  */
 export async function connect(options = {}) {
@@ -58,7 +58,9 @@ export async function connect(options = {}) {
   const mode = options.tls ?? 'none';
   // TLS by Node (default), or inside the wasm module over a plain socket (tlsProvider 'wasm').
   const wasmTls = options.tlsProvider === 'wasm';
-  const transport = await openNodeStream({ ...options, tls: wasmTls ? 'none' : mode });
+  // `serverName` is the option's one spelling; `servername` (Node's own) is its deprecated
+  // alias, accepted until the next release.
+  const transport = await openNodeStream({ ...options, serverName: options.serverName ?? options.servername, tls: wasmTls ? 'none' : mode });
   try {
     const tls = wasmTls || mode === 'starttls' ? mode : 'none';
     const serverName = options.serverName ?? options.servername ?? options.host;

@@ -16,7 +16,7 @@ wasm.initSync({ module: wasmModule });
 const api = makeApi(wasm);
 
 export { Pop3Error, toPop3Error, watch, openCloudflareStream, CloudflareSocketStream };
-export const { Pop3Client, buildInfo, newSyncState, checkSyncState } = api;
+export const { Pop3Client, buildInfo, newSyncState, checkSyncState, loadSyncState } = api;
 export const { parseMessage, attachmentContent } = makeMime(wasm);
 
 /**

@@ -873,6 +873,19 @@ describe('TLS through Node', () => {
       const c = await connect({ host: s.host, port: s.pop3s_port, tls: 'implicit', ca });
       await c.close();
     });
+
+    test('wronghost: serverName is the name Node\'s TLS checks (servername is its deprecated alias; serverName wins)', async () => {
+      const s = stacks.wronghost;
+      const ca = readFileSync(s.ca_cert, 'utf8');
+      for (const [tls, port] of [['implicit', s.pop3s_port], ['starttls', s.pop3_port]]) {
+        for (const names of [{ serverName: 'wrong.example' }, { servername: 'wrong.example' }, { serverName: 'wrong.example', servername: 'localhost' }]) {
+          const c = await connect({ host: s.host, port, tls, ca, ...names });
+          assert.equal(c.tlsInfo?.terminatedBy, 'host', `${tls} ${JSON.stringify(names)}`);
+          await c.close();
+        }
+        await rejectsWith(connect({ host: s.host, port, tls, ca, serverName: 'localhost', servername: 'wrong.example' }), 'tls', `${tls}: serverName wins`);
+      }
+    });
   });
 });
 

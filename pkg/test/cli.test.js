@@ -309,7 +309,7 @@ describe('pop3 CLI against Dovecot (read-only)', () => {
     const dir = path.join(tmpDir('pop3-cli-'), 'Mail', 'inbox'); // parents are created too
     try {
       // --limit: the first three, and a human summary.
-      const some = await run([...base, 'fetch', '--maildir', dir, '--limit', '3']);
+      const some = await run([...base, '-v', 'fetch', '--maildir', dir, '--limit', '3']);
       assert.equal(some.code, 0, some.err);
       assert.match(some.out, /^fetched 3 new messages, \d+ bytes \(.+\) in [\d.]+ s into .*; 0 already fetched earlier; 0 deleted on the server; 27 left for the next run$/m);
       const r = await run([...base, 'fetch', '--maildir', dir, '--json']);
@@ -347,8 +347,8 @@ describe('pop3 CLI against Dovecot (read-only)', () => {
       for (const m of expected.values()) assert.equal(state.messages[m.uid].size, m.bytes.length);
 
       // A second fetch without --delete gets nothing, and nothing was deleted.
-      const again = await run([...base, 'fetch', '--maildir', dir]);
-      assert.equal(again.code, 0, again.err);
+      const again = await run([...base, '-v', 'fetch', '--maildir', dir]);
+      assert.equal(again.code, 1, `nothing new: exit 1; ${again.err}`);
       assert.match(again.out, /^fetched 0 new messages, 0 bytes .*; 30 already fetched earlier; 0 deleted on the server$/m);
       assert.equal(maildirFiles(dir, 'new').length, expected.size);
       assert.equal(await serverCount(stack), expected.size);
@@ -569,8 +569,8 @@ describe('pop3 CLI fetch --delete (destructive, own stack)', () => {
     const tenDaysAgo = Math.floor(Date.now() / 1000) - 10 * 86400;
     for (const uid of old) state.messages[uid].savedAt = tenDaysAgo;
     fs.writeFileSync(path.join(dir, 'pop3-state.json'), JSON.stringify(state, null, 2));
-    const r = await run([...base, 'fetch', '--maildir', dir, '--delete-older-than', '7']);
-    assert.equal(r.code, 0, r.err);
+    const r = await run([...base, '-v', 'fetch', '--maildir', dir, '--delete-older-than', '7']);
+    assert.equal(r.code, 1, r.err);
     assert.match(r.out, /^fetched 0 new messages, 0 bytes .*; 30 already fetched earlier; 5 deleted on the server$/m);
     assert.equal(await serverCount(stack), expected.size - 5);
     checkMaildirHolds([...expected.keys()]);
@@ -579,13 +579,13 @@ describe('pop3 CLI fetch --delete (destructive, own stack)', () => {
   });
 
   test('fetch --delete empties the server; a second fetch gets nothing', async () => {
-    const r = await run([...base, 'fetch', '--maildir', dir, '--delete']);
-    assert.equal(r.code, 0, r.err);
+    const r = await run([...base, '-v', 'fetch', '--maildir', dir, '--delete']);
+    assert.equal(r.code, 1, r.err);
     assert.match(r.out, /^fetched 0 new messages, .*; 25 already fetched earlier; 25 deleted on the server$/m);
     assert.equal(await serverCount(stack), 0);
     checkMaildirHolds([...expected.keys()]);
     const second = await run([...base, 'fetch', '--maildir', dir, '--delete', '--json']);
-    assert.equal(second.code, 0, second.err);
+    assert.equal(second.code, 1, second.err);
     const summary = JSON.parse(second.out);
     assert.equal(summary.messages, 0);
     assert.equal(summary.onServer, 0);
@@ -744,8 +744,8 @@ describe('pop3 CLI interrupted or timed out (fake server)', () => {
     assert.deepEqual(Object.keys(readState(target).messages).sort(), ['uid-1', 'uid-2']);
     assert.equal(maildirFiles(target, 'new').length, 2);
     loseQuit = false;
-    const again = await run(args);
-    assert.equal(again.code, 0, again.err);
+    const again = await run(['-v', ...args]);
+    assert.equal(again.code, 1, again.err);
     assert.match(again.out, /fetched 0 new messages/);
     assert.deepEqual(readState(target).messages, {}, 'the messages turned out deleted: forgotten');
   });

@@ -71,6 +71,23 @@ test('the tarball: size, and no tests, Rust sources or build leftovers', (t) => 
   assert.ok(packInfo.size < 1024 * 1024, 'the packed tarball is under 1 MiB');
 });
 
+test('the licenses: both texts in the tarball, the same as the repository\'s, and one license field', () => {
+  const files = new Set(packInfo.files.map((f) => f.path));
+  for (const name of ['LICENSE-MIT', 'LICENSE-APACHE']) {
+    assert.ok(files.has(name), `${name} is in the tarball`);
+    const text = readFileSync(join(pkgDir, name), 'utf8');
+    assert.equal(text, readFileSync(join(pkgDir, '..', name), 'utf8'), `pkg/${name} is the repository's ${name}`);
+  }
+  assert.match(readFileSync(join(pkgDir, 'LICENSE-MIT'), 'utf8'), /^MIT License\n\nCopyright \(c\) .+\n\nPermission is hereby granted, free of charge/);
+  const apache = readFileSync(join(pkgDir, 'LICENSE-APACHE'), 'utf8');
+  assert.match(apache, /^\s+Apache License\n\s+Version 2\.0, January 2004\n/);
+  assert.match(apache, /END OF TERMS AND CONDITIONS/);
+  assert.match(apache, /APPENDIX: How to apply the Apache License to your work\./);
+  assert.equal(PKG.license, 'MIT OR Apache-2.0');
+  const cargo = readFileSync(join(pkgDir, '..', 'Cargo.toml'), 'utf8');
+  assert.equal(/^license = "(.*)"$/m.exec(cargo)[1], PKG.license, 'Cargo.toml and package.json name the same licenses');
+});
+
 test('every file the manifest points at is in the tarball', () => {
   const files = new Set(packInfo.files.map((f) => f.path));
   const targets = new Set();
@@ -130,6 +147,8 @@ console.log(JSON.stringify({
   // It really is the installed copy, not this checkout.
   assert.ok(existsSync(join(project, 'node_modules/pop3-wasm/wasm/pop3_wasm_bg.wasm')));
   assert.ok(!existsSync(join(project, 'node_modules/pop3-wasm/test')));
+  assert.ok(existsSync(join(project, 'node_modules/pop3-wasm/LICENSE-MIT')));
+  assert.ok(existsSync(join(project, 'node_modules/pop3-wasm/LICENSE-APACHE')));
 });
 
 test('the "./node" subpath and package.json export resolve in the installed copy', async () => {
@@ -173,7 +192,10 @@ function notAny<T>(value: T, ..._proof: IsAny<T> extends true ? [never] : []): T
 function exact<A, B>(_: (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : never): void {}
 
 export async function main(host: string, port: number, ca: string): Promise<void> {
-  const client: Pop3Client = notAny(await connect({ host, port, tls: 'implicit', ca, servername: 'localhost', timeoutMs: 5000 }));
+  const client: Pop3Client = notAny(await connect({ host, port, tls: 'implicit', ca, serverName: 'localhost', timeoutMs: 5000 }));
+  // The deprecated spelling still type-checks (until the next release).
+  const legacy = await connect({ host, port, tls: 'implicit', ca, servername: 'localhost' });
+  notAny(legacy.tlsInfo);
   const starttls = await connect({ host, port, tls: 'starttls', ca: [new Uint8Array(0), ca] });
   notAny(starttls.tlsInfo);
   const mechanism = notAny(await client.login('alice', 'secret', { mechanism: 'cram-md5', allowCleartext: false }));

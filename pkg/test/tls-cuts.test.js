@@ -85,7 +85,7 @@ describe('TLS failures stay permanent', () => {
           for (const tls of ['implicit', 'starttls']) {
             const what = `${variant}, ${tls}, ${tlsProvider} TLS`;
             // unknownca: the leaf's issuer is not the stack's CA, the only one trusted here.
-            const error = await connect({ host: '127.0.0.1', port: portFor(stack, tls), tls, tlsProvider, ca: stackCa, serverName: 'localhost', servername: 'localhost' })
+            const error = await connect({ host: '127.0.0.1', port: portFor(stack, tls), tls, tlsProvider, ca: stackCa, serverName: 'localhost' })
               .then(async (client) => { await client.close(); return null; }, (e) => e);
             assert.ok(error, `${what}: connected`);
             assert.equal(error.code, 'tls', `${what}: ${error.message}`);

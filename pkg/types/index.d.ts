@@ -62,7 +62,11 @@ export declare class Pop3Error extends Error {
   readonly command: string | null;
 }
 
-/** The machine-readable detail of a Pop3Error, told apart by `type`. */
+/**
+ * The machine-readable detail of a Pop3Error, told apart by `type`. More types are coming
+ * (certificate and proxy failures): ignore a `type` you do not know. Each type is documented in
+ * the README's API reference (ErrorDetail), which a test keeps complete.
+ */
 export type ErrorDetail =
   | {
     /** See Pop3Error.deletionsUncertain. */
@@ -463,9 +467,10 @@ export declare function buildInfo(): {
  * The record of a mailbox's saved messages, held by the library (in the wasm module). Persist
  * it as JSON: `String(state)` (or `JSON.stringify(state)`); read it back with
  * checkSyncState(text) or loadSyncState(). Reading is strict: a state that is not exactly
- * this format is a Pop3Error, never an empty state.
+ * this format is a Pop3Error, never an empty state. Made by newSyncState(), checkSyncState()
+ * and loadSyncState(): there is no SyncState constructor to import.
  */
-export declare class SyncState {
+export interface SyncState {
   readonly format: 'pop3-wasm-sync';
   readonly version: 1;
   /** The mailbox it belongs to, such as 'alice@mail.example.org'. */

@@ -15,7 +15,15 @@ export interface NodeConnectOptions extends Omit<BaseConnectOptions, 'tls'> {
   tlsProvider?: 'host' | 'wasm';
   /** Extra CA certificates (PEM) trusted on top of Node's roots. */
   ca?: string | Uint8Array | Array<string | Uint8Array>;
-  /** The name the certificate must match (default: host, unless it is an IP address). */
+  /**
+   * The name the certificate must match, with Node's TLS as with wasm TLS (default: host,
+   * unless it is an IP address, which is then checked against the certificate's addresses).
+   */
+  serverName?: string;
+  /**
+   * @deprecated Use `serverName`, the option's one spelling. `servername` (Node's own
+   * spelling) is still accepted, until the next release; `serverName` wins when both are given.
+   */
   servername?: string;
 }
 
@@ -35,6 +43,9 @@ export declare function openNodeStream(options: {
   port?: number;
   tls?: 'none' | 'implicit' | 'starttls';
   ca?: string | Uint8Array | Array<string | Uint8Array>;
+  /** The name the certificate must match (default: host, unless it is an IP address). */
+  serverName?: string;
+  /** @deprecated Use `serverName`; accepted until the next release. */
   servername?: string;
   connectTimeoutMs?: number;
   signal?: AbortSignal;

@@ -12,13 +12,15 @@ const TLS_MODES = ['none', 'implicit', 'starttls'];
  * Every option: its kind, and for command options the commands that take it.
  * kinds: flag, string, int (with min/max), seconds (non-negative number), choice.
  */
-const OPTIONS = {
+export const OPTIONS = {
   host: { kind: 'string' },
   port: { kind: 'int', min: 1, max: 65535 },
   tls: { kind: 'choice', choices: TLS_MODES },
   'tls-provider': { kind: 'choice', choices: ['host', 'wasm'] },
   ca: { kind: 'string' },
-  servername: { kind: 'string' },
+  'server-name': { kind: 'string' },
+  // Deprecated spelling of --server-name (accepted for one release).
+  servername: { kind: 'string', alias: 'server-name' },
   user: { kind: 'string' },
   auth: { kind: 'string' },
   'allow-cleartext': { kind: 'flag' },
@@ -32,10 +34,16 @@ const OPTIONS = {
   verbose: { kind: 'flag' },
   help: { kind: 'flag' },
   version: { kind: 'flag' },
+  config: { kind: 'string' },
+  account: { kind: 'string' },
   // Command options.
   login: { kind: 'flag', commands: ['capa'] },
   headers: { kind: 'flag', commands: ['list'] },
   maildir: { kind: 'string', commands: ['fetch', 'watch'] },
+  mbox: { kind: 'string', commands: ['fetch', 'watch'] },
+  mda: { kind: 'string', commands: ['fetch', 'watch'] },
+  state: { kind: 'string', commands: ['fetch', 'watch'] },
+  keep: { kind: 'flag', commands: ['fetch', 'watch'] },
   delete: { kind: 'flag', commands: ['fetch', 'watch'] },
   'delete-older-than': { kind: 'int', min: 0, max: 100000, commands: ['fetch', 'watch'] },
   limit: { kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, commands: ['fetch'] },
@@ -53,11 +61,11 @@ export const PASSWORD_REFUSAL = 'a password is never accepted on the command lin
 export const PASSWORD_ALTERNATIVES = 'set POP3_PASSWORD (or --password-env VAR), or use --password-command CMD '
   + "(e.g. --password-command 'secret-tool lookup service pop3 user alice')";
 
-function camel(name) {
+export function camel(name) {
   return name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 }
 
-function parseValue(name, spec, raw) {
+export function parseValue(name, spec, raw) {
   switch (spec.kind) {
     case 'string':
       if (raw === '') throw usageError(`--${name} needs a non-empty value`);
@@ -115,18 +123,19 @@ export function parseArgs(argv) {
     if (REFUSED.has(name.toLowerCase())) throw usageError(`--${name} is refused: ${PASSWORD_REFUSAL}; instead, ${PASSWORD_ALTERNATIVES}, or type it at the prompt`);
     const spec = OPTIONS[name];
     if (!spec) throw usageError(`unknown option --${name}`, 'see pop3 --help');
+    const key = camel(spec.alias ?? name);
     if (spec.kind === 'flag') {
       if (inline !== undefined) throw usageError(`--${name} takes no value`);
-      options[camel(name)] = true;
+      options[key] = true;
     } else {
       let raw = inline;
       if (raw === undefined) {
         if (i >= argv.length) throw usageError(`--${name} needs a value`);
         raw = argv[i++];
       }
-      options[camel(name)] = parseValue(name, spec, raw);
+      options[key] = parseValue(name, spec, raw);
     }
-    seen.set(name, `--${name}`);
+    seen.set(spec.alias ?? name, `--${name}`);
   }
   const command = positionals.length > 0 ? positionals.shift() : null;
   if (command === 'help') {

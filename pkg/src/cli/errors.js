@@ -5,8 +5,10 @@ import { sanitizeLine } from './format.js';
 
 /** Exit codes (documented in `pop3 --help`). */
 export const EXIT = Object.freeze({
+  /** Success; for pop3 fetch: new mail was delivered. */
   OK: 0,
-  UNEXPECTED: 1,
+  /** pop3 fetch: no failure, and nothing new (fetchmail's convention). */
+  NOTHING_NEW: 1,
   USAGE: 2,
   AUTH: 3,
   SERVER: 4,
@@ -14,6 +16,14 @@ export const EXIT = Object.freeze({
   TLS: 6,
   PROTOCOL: 7,
   LOCAL: 8,
+  /** The MDA command failed (non-zero exit status or killed): the message was not delivered. */
+  MDA: 9,
+  /** Busy: another pop3 run holds the state's lock, or the mbox lock was not released in time. */
+  BUSY: 10,
+  /** The WebSocket proxy refused the connection with an HTTP status (such as 403 Invalid Origin). */
+  PROXY_REFUSED: 11,
+  /** A bug: an unexpected internal error (EX_SOFTWARE). */
+  UNEXPECTED: 70,
   INTERRUPTED: 130,
 });
 
@@ -57,7 +67,7 @@ function hintFor(err) {
     return 'use --tls starttls or --tls implicit, or pass --allow-cleartext to send it anyway';
   }
   if (err && err.code === 'tls' && /certificate|verify|issuer|self.signed|CERT_/i.test(msg)) {
-    return 'for a private CA pass --ca FILE; to check another name, --servername NAME';
+    return 'for a private CA pass --ca FILE; to check another name, --server-name NAME';
   }
   return null;
 }

@@ -54,8 +54,21 @@ export async function launch(argv) {
     reexec(argv);
     return;
   }
-  const { main } = await import('./main.js');
-  const code = await main(argv);
+  for (const event of ['uncaughtException', 'unhandledRejection']) {
+    process.on(event, (e) => {
+      process.stderr.write(`pop3: internal error: ${e && e.stack ? e.stack : String(e)}\n`);
+      process.exit(70);
+    });
+  }
+  let code;
+  try {
+    const { main } = await import('./main.js');
+    code = await main(argv);
+  } catch (e) {
+    // A bug: exit 70 (EX_SOFTWARE), never 1, which means "nothing new" for pop3 fetch.
+    process.stderr.write(`pop3: internal error: ${e && e.stack ? e.stack : String(e)}\n`);
+    code = 70;
+  }
   await flush(process.stdout);
   await flush(process.stderr);
   process.exit(code);

@@ -9,7 +9,8 @@
 //   batch, before the batch is recorded;
 // - each batch of records is appended to `pop3-state.journal` and fsynced; the state,
 //   `pop3-state.json`, is written once per run (tmp file, fsync, rename, fsync of the
-//   directory), then the journal is removed;
+//   directory), then the journal is removed (state-file.js; the state may live elsewhere:
+//   --state FILE, its journal beside it);
 // - files in tmp/ older than 36 hours are leftovers of an interrupted delivery: removed.
 //
 // File operations are synchronous: each step completes before the sync goes on, so no later
@@ -19,42 +20,18 @@ import { hostname } from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { loadSyncState, maildirHostPart, maildirIsStaleTmp, maildirNames, maildirStem, maildirStemOf } from '../node.js';
-import { CliError, EXIT, usageError } from './errors.js';
+import { maildirHostPart, maildirIsStaleTmp, maildirNames, maildirStem, maildirStemOf } from '../node.js';
+import { StateFile, localError, syncDir } from './state-file.js';
 
 const NAMES = maildirNames();
 
 /** The state file inside the Maildir (the same name the Rust MaildirSink uses). */
 export const STATE_FILE = NAMES.stateFile;
 
-function localError(message, cause) {
-  return new CliError(`${message}: ${cause && cause.message ? cause.message : String(cause)}`, EXIT.LOCAL, { cause });
-}
-
-/** fsync of a directory, so that renames into it are on disk. */
-function syncDir(dir) {
-  let fd;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch (e) {
-    // Some platforms cannot fsync a directory (EISDIR, EINVAL, EPERM); the files themselves were.
-    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes(e.code)) throw e;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-function readIfExists(file) {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if (e.code === 'ENOENT') return null;
-    throw localError(`cannot read ${file}`, e);
-  }
-}
-
 export class Maildir {
+  kind = 'maildir';
+  /** Idempotent (names from the uid): records in batches (the sync's default). */
+  recordEvery = undefined;
   /** The host part of file names (`stem.host`), by the Rust rule. */
   #host = maildirHostPart((() => {
     try {
@@ -68,7 +45,8 @@ export class Maildir {
   /** The message being written: { fd, tmp, name, stem }. */
   #current = null;
   #unsyncedRenames = false;
-  #journalFd = null;
+  /** The state file, its journal and its lock. */
+  #state;
 
   /**
    * Creates DIR, DIR/tmp, DIR/new and DIR/cur as needed (mode 0700), and removes stale files
@@ -77,16 +55,23 @@ export class Maildir {
    */
   constructor(dir, { stateFile } = {}) {
     this.dir = path.resolve(dir);
-    this.stateFile = stateFile === undefined ? path.join(this.dir, STATE_FILE) : path.resolve(stateFile);
-    this.journalFile = stateFile === undefined ? path.join(this.dir, NAMES.journalFile) : `${this.stateFile}.journal`;
     try {
       for (const sub of ['', 'tmp', 'new', 'cur']) fs.mkdirSync(path.join(this.dir, sub), { recursive: true, mode: 0o700 });
       for (const sub of ['', 'tmp', 'new']) fs.accessSync(path.join(this.dir, sub), fs.constants.W_OK);
-      fs.mkdirSync(path.dirname(this.stateFile), { recursive: true, mode: 0o700 });
     } catch (e) {
       throw localError(`cannot use Maildir ${this.dir}`, e);
     }
+    this.#state = stateFile === undefined
+      ? new StateFile(path.join(this.dir, STATE_FILE), { journalFile: path.join(this.dir, NAMES.journalFile) })
+      : new StateFile(stateFile);
+    this.stateFile = this.#state.stateFile;
+    this.journalFile = this.#state.journalFile;
     this.#cleanTmp();
+  }
+
+  /** Where messages go, for messages to the user. */
+  get where() {
+    return this.dir;
   }
 
   #cleanTmp() {
@@ -109,19 +94,14 @@ export class Maildir {
   }
 
   /**
-   * Loads the sync state (and the journal of a run that did not finish) for `account`, or a
-   * new one when there is none. A corrupt state, one for another account or from a newer
-   * version is a usage error (exit 2): never silently started over, which would download
-   * everything again.
+   * Takes the state's lock (exit 10 if another run holds it) and loads the sync state (and the
+   * journal of a run that did not finish) for `account`, or a new one. A corrupt state, one for
+   * another account or from a newer version is a usage error (exit 2): never silently started
+   * over, which would download everything again.
    */
   loadState(account) {
-    const state = readIfExists(this.stateFile);
-    const journal = readIfExists(this.journalFile);
-    try {
-      return loadSyncState(state, journal, account);
-    } catch (e) {
-      throw usageError(`${this.stateFile}: ${e.message}`);
-    }
+    this.#state.lock();
+    return this.#state.loadState(account);
   }
 
   /** Forgets what was seen in new/ and cur/ (call before each sync run). */
@@ -229,55 +209,18 @@ export class Maildir {
   }
 
   /** Appends a batch of records to the journal and fsyncs it (client.sync()'s `record`). */
-  record({ journal }) {
-    try {
-      if (this.#journalFd === null) {
-        this.#journalFd = fs.openSync(this.journalFile, 'a', 0o600);
-        syncDir(path.dirname(this.journalFile));
-      }
-      fs.writeSync(this.#journalFd, journal);
-      fs.fdatasyncSync(this.#journalFd);
-    } catch (e) {
-      throw localError(`cannot write the sync journal ${this.journalFile}`, e);
-    }
+  record(batch) {
+    this.#state.record(batch);
   }
 
-  /** Persists the whole state atomically (readers see the old or the new one), then drops the journal. */
+  /** Persists the whole state atomically, then drops the journal (client.sync()'s `saveState`). */
   saveState(state) {
-    const dir = path.dirname(this.stateFile);
-    const tmp = path.join(dir, `.${path.basename(this.stateFile)}.${process.pid}.tmp`);
-    let fd;
-    try {
-      fd = fs.openSync(tmp, 'w', 0o600);
-      fs.writeSync(fd, String(state));
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fd = undefined;
-      fs.renameSync(tmp, this.stateFile);
-      syncDir(dir);
-    } catch (e) {
-      if (fd !== undefined) { try { fs.closeSync(fd); } catch { /* already failing */ } }
-      try { fs.unlinkSync(tmp); } catch { /* nothing to clean */ }
-      throw localError(`cannot write the sync state ${this.stateFile}`, e);
-    }
-    if (this.#journalFd !== null) {
-      fs.closeSync(this.#journalFd);
-      this.#journalFd = null;
-    }
-    try {
-      fs.unlinkSync(this.journalFile);
-      syncDir(path.dirname(this.journalFile));
-    } catch (e) {
-      if (e.code !== 'ENOENT') throw localError(`cannot remove the sync journal ${this.journalFile}`, e);
-    }
+    this.#state.saveState(state);
   }
 
-  /** Closes the journal (at the end of a run that did not write the state). */
+  /** Ends a run: removes a half-written message, closes the journal, releases the lock. */
   close() {
     this.abort();
-    if (this.#journalFd !== null) {
-      try { fs.closeSync(this.#journalFd); } catch { /* nothing to do */ }
-      this.#journalFd = null;
-    }
+    this.#state.close();
   }
 }

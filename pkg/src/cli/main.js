@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { COMMANDS, checkCommandOptions, parseArgs } from './args.js';
 import { COMMAND_HELP, MAIN_HELP } from './help.js';
 import { EXIT, exitCodeFor, formatError, usageError } from './errors.js';
+import { selectRuns } from './config.js';
 
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
@@ -73,16 +74,22 @@ export async function main(argv, io = {}) {
       return EXIT.USAGE;
     }
     checkCommandOptions(parsed);
+    // The accounts of the config file, or the server given on the command line.
+    ctx.runs = selectRuns(parsed, env);
+    if (ctx.runs[0].noConfig && ctx.runs[0].options.host === undefined && ctx.runs[0].options.ws === undefined) {
+      throw usageError('no server: pass --host H (or --ws URL for a WebSocket proxy), '
+        + `or set up accounts in ${ctx.runs[0].noConfig} (see pop3 --help)`);
+    }
   } catch (e) {
     stderr.write(`${formatError(e)}\n`);
     return exitCodeFor(e);
   }
 
   const { options } = parsed;
-  ctx.options = options;
+  ctx.options = ctx.runs.length === 1 ? ctx.runs[0].options : options;
   ctx.positionals = parsed.positionals;
-  ctx.progress = Boolean(stderr.isTTY) && !options.quiet;
-  if (options.verbose) ctx.log = (m) => stderr.write(`* ${m}\n`);
+  ctx.progress = Boolean(stderr.isTTY) && !ctx.options.quiet;
+  if (ctx.options.verbose) ctx.log = (m) => stderr.write(`* ${m}\n`);
 
   // Ctrl-C (and SIGTERM, SIGHUP): abort the call in flight; the command then closes the
   // connection without QUIT, so nothing marked for deletion is deleted.

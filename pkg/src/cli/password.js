@@ -1,6 +1,9 @@
-// Where the password comes from, in order: an environment variable (--password-env VAR,
-// default POP3_PASSWORD), a command (--password-command CMD, run with sh -c), or a prompt
-// on the terminal without echo. Never from argv, never printed, never written anywhere.
+// Where the password comes from, in order: the environment variable named by --password-env
+// VAR, a command (--password-command CMD, run with sh -c), the environment variable
+// POP3_PASSWORD, or a prompt on the terminal without echo. A source named for the account
+// comes before the general POP3_PASSWORD (an account of the config file with its own
+// password-command must not take another's password from the environment). Never from argv,
+// never printed, never written anywhere.
 
 import { spawn } from 'node:child_process';
 
@@ -18,13 +21,17 @@ export class PromptInterrupted extends CliError {
  * Resolves the password. `options`: parsed CLI options; `io`: { env, stdin, stderr }.
  */
 export async function getPassword(options, { env, stdin, stderr, prompt }) {
-  const varName = options.passwordEnv ?? DEFAULT_PASSWORD_ENV;
-  const fromEnv = env[varName];
-  if (typeof fromEnv === 'string' && fromEnv !== '') return fromEnv;
-  if (options.passwordEnv !== undefined && options.passwordCommand === undefined) {
-    throw usageError(`--password-env ${varName}: that environment variable is not set`);
+  const named = (name) => (typeof env[name] === 'string' && env[name] !== '' ? env[name] : null);
+  if (options.passwordEnv !== undefined) {
+    const fromEnv = named(options.passwordEnv);
+    if (fromEnv !== null) return fromEnv;
+    if (options.passwordCommand === undefined) {
+      throw usageError(`--password-env ${options.passwordEnv}: that environment variable is not set`);
+    }
   }
   if (options.passwordCommand !== undefined) return runPasswordCommand(options.passwordCommand, { env });
+  const fromDefault = named(DEFAULT_PASSWORD_ENV);
+  if (fromDefault !== null) return fromDefault;
   if (stdin.isTTY && typeof stdin.setRawMode === 'function') return promptPassword(prompt, { input: stdin, output: stderr });
   throw usageError(`no password: standard input is not a terminal, so it cannot be asked for; ${PASSWORD_ALTERNATIVES}`);
 }

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 
 import { buildInfo, connect } from '../node.js';
-import { usageError } from './errors.js';
+import { CliError, EXIT, usageError } from './errors.js';
+import { probeWebSocket } from './proxy-probe.js';
 import { getPassword } from './password.js';
 import { sanitizeLine } from './format.js';
 
@@ -21,15 +22,15 @@ export function checkConnectionOptions(options) {
       // TLS through the proxy runs inside the wasm module, end to end with the mail server.
       if (!buildInfo().tls) throw usageError(`--tls ${options.tls} with --ws needs the wasm build with TLS`);
       if (options.tlsProvider === 'host') throw usageError('--tls-provider host is not possible with --ws: the proxy relays raw bytes');
-      if (options.servername === undefined) {
-        throw usageError(`--tls ${options.tls} with --ws needs --servername: the name on the mail server's certificate`);
+      if (options.serverName === undefined) {
+        throw usageError(`--tls ${options.tls} with --ws needs --server-name: the name on the mail server's certificate`);
       }
     }
   } else if (options.host === undefined) {
     throw usageError('no server: pass --host H (or --ws URL for a WebSocket proxy)');
   }
-  if ((options.ca !== undefined || options.servername !== undefined) && !['implicit', 'starttls'].includes(options.tls)) {
-    throw usageError(`${options.ca !== undefined ? '--ca' : '--servername'} needs --tls implicit or --tls starttls`);
+  if ((options.ca !== undefined || options.serverName !== undefined) && !['implicit', 'starttls'].includes(options.tls)) {
+    throw usageError(`${options.ca !== undefined ? '--ca' : '--server-name'} needs --tls implicit or --tls starttls`);
   }
   if (options.connectTimeout !== undefined && !(options.connectTimeout > 0)) throw usageError('--connect-timeout must be more than 0');
 }
@@ -47,10 +48,7 @@ function connectOptions(options, signal) {
   if (options.connectTimeout !== undefined) o.connectTimeoutMs = Math.max(1, Math.round(options.connectTimeout * 1000));
   o.tls = options.tls ?? 'none';
   if (options.tlsProvider !== undefined) o.tlsProvider = options.tlsProvider;
-  if (options.servername !== undefined) {
-    o.servername = options.servername;
-    o.serverName = options.servername;
-  }
+  if (options.serverName !== undefined) o.serverName = options.serverName;
   if (options.ws !== undefined) {
     o.url = options.ws;
   } else {
@@ -100,7 +98,12 @@ export async function openSession(ctx, { login }) {
   }
   const co = connectOptions(options, signal);
   ctx.log(`connecting to ${describeServer(options)}${options.ws !== undefined ? ' through the WebSocket proxy' : ''} (tls: ${co.tls})`);
-  const client = await connect(co);
+  let client;
+  try {
+    client = await connect(co);
+  } catch (e) {
+    throw await explainProxyFailure(ctx, e);
+  }
   try {
     ctx.log(`greeting: ${sanitizeLine(client.greeting.text)}`);
     const tls = client.tlsInfo;
@@ -117,6 +120,32 @@ export async function openSession(ctx, { login }) {
     await client.close().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The WebSocket API tells a refused upgrade (an HTTP 403 from an Origin check, a 404, a 401)
+ * apart from an unreachable proxy only by a close code (1006 for both). When a --ws connection
+ * fails before the greeting, the URL is asked once more with a plain HTTP upgrade request from
+ * Node, which does see the status: a refusal becomes its own error (exit 11) saying so.
+ */
+async function explainProxyFailure(ctx, error) {
+  const { options } = ctx;
+  if (options.ws === undefined || !error || !['transport', 'closed'].includes(error.code)) return error;
+  const probe = await probeWebSocket(options.ws, { signal: ctx.signal });
+  ctx.log(`probed ${options.ws} with an HTTP upgrade request: ${probe.status ? `HTTP ${probe.status} ${probe.statusText}` : probe.error}`);
+  if (!probe.status || probe.status === 101) return error;
+  let hint = '';
+  if (probe.status === 403) {
+    hint = '; the proxy refuses this client, most likely by its Origin check (websockify --auth-plugin ExpectOrigin '
+      + 'answers "403 Invalid Origin"): pop3 sends no Origin header, as Node\'s WebSocket sends none, so the proxy '
+      + 'must accept connections without one (or use --host to connect directly)';
+  } else if (probe.status === 401 || probe.status === 407) {
+    hint = '; the proxy asks for authentication, which pop3 cannot give';
+  } else if (probe.status === 404) {
+    hint = '; check the URL\'s path';
+  }
+  return new CliError(`the WebSocket proxy at ${options.ws} refused the connection: HTTP ${probe.status}`
+    + `${probe.statusText ? ` ${probe.statusText}` : ''}${hint}`, EXIT.PROXY_REFUSED, { cause: error });
 }
 
 /**

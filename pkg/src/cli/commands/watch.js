@@ -1,18 +1,20 @@
-// pop3 watch --maildir DIR [--interval SECS] [--delete | --delete-older-than DAYS]: keeps a
-// Maildir in sync, with the library's watch(). POP3 has no push: every interval a new session
-// logs in, runs the same safe sync as pop3 fetch (same state file, same file names), and
-// ends. Transient failures are retried with back-off; a permanent one ends the watch.
+// pop3 watch --maildir DIR | --mbox FILE | --mda CMD [--interval SECS] [--delete |
+// --delete-older-than DAYS]: keeps a destination in sync, with the library's watch(). POP3 has
+// no push: every interval a new session logs in, runs the same safe sync as pop3 fetch (same
+// state file, same deliveries), and ends. Transient failures are retried with back-off; a
+// permanent one ends the watch.
 
 import { parseMessage, watch } from '../../node.js';
 import { describeServer, openSession, usesToken } from '../session.js';
 import { getPassword } from '../password.js';
-import { Maildir } from '../maildir.js';
+import { SECRET_VARS, openDelivery } from '../delivery.js';
 import { EXIT, formatError, usageError } from '../errors.js';
 import { formatAddresses, formatSeconds, sanitizeLine } from '../format.js';
-import { accountOf, maildirSync, printWarnings, retentionOf } from './fetch.js';
+import { accountOf, deliverySync, printWarnings, retentionOf } from './fetch.js';
 
 /** Where each round finds the password read once up front (an env var of our own). */
 const SECRET_VAR = 'POP3_WASM_WATCH_SECRET';
+if (!SECRET_VARS.includes(SECRET_VAR)) throw new Error('the watch secret must be kept from an MDA');
 
 /** The headers only (up to the first empty line): enough for From and Subject. */
 function headerBytes(bytes) {
@@ -39,22 +41,33 @@ function describeMessage(bytes) {
 
 export async function watchCommand(ctx) {
   const { options, signal } = ctx;
-  if (options.maildir === undefined) throw usageError('pop3 watch needs --maildir DIR');
   if (ctx.positionals.length > 0) throw usageError('pop3 watch takes no arguments');
   const retention = retentionOf(options, 'watch');
   const intervalSecs = options.interval ?? 60;
   if (!(intervalSecs > 0)) throw usageError('--interval must be more than 0 seconds');
   const account = accountOf(ctx);
-  const maildir = new Maildir(options.maildir);
-  const state = maildir.loadState(account);
+  const delivery = openDelivery(ctx, account, 'watch');
+  let state;
+  try {
+    state = delivery.loadState(account);
+  } catch (e) {
+    delivery.close();
+    throw e;
+  }
 
   // The password is read once: a prompt or a password command must not run every round.
-  const password = await getPassword(options, {
+  let password;
+  try {
+    password = await getPassword(options, {
     env: ctx.env,
     stdin: ctx.stdin,
     stderr: ctx.stderr,
     prompt: `${usesToken(options) ? 'Access token' : 'Password'} for ${sanitizeLine(account.slice(0, account.lastIndexOf('@')))} on ${sanitizeLine(describeServer(options))}: `,
-  });
+    });
+  } catch (e) {
+    delivery.close();
+    throw e;
+  }
   const roundCtx = {
     ...ctx,
     env: { ...ctx.env, [SECRET_VAR]: password },
@@ -62,7 +75,7 @@ export async function watchCommand(ctx) {
   };
 
   if (!options.quiet) {
-    ctx.err(`pop3: watching ${sanitizeLine(account)} into ${maildir.dir} every ${intervalSecs} s (Ctrl-C to stop)\n`);
+    ctx.err(`pop3: watching ${sanitizeLine(account)} ${delivery.kind === 'mda' ? 'to' : 'into'} ${delivery.where} every ${intervalSecs} s (Ctrl-C to stop)\n`);
   }
   const files = [];
   const delivered = [];
@@ -71,7 +84,7 @@ export async function watchCommand(ctx) {
   let rounds = 0;
   try {
     await watch(async () => {
-      maildir.beginRound();
+      delivery.beginRound();
       files.length = 0;
       delivered.length = 0;
       return openSession(roundCtx, { login: true });
@@ -80,7 +93,7 @@ export async function watchCommand(ctx) {
       retention,
       intervalMs: Math.max(1, Math.round(intervalSecs * 1000)),
       signal,
-      ...maildirSync(maildir, files, (d) => delivered.push(d)),
+      ...deliverySync(delivery, files, (d) => delivered.push(d)),
       onMessage: ({ uid }) => {
         total += 1;
         const saved = delivered.find((d) => d.uid === uid);
@@ -106,11 +119,11 @@ export async function watchCommand(ctx) {
       },
     });
   } catch (e) {
-    maildir.close();
+    delivery.close();
     if (signal.aborted) return stopped(ctx, total);
     throw e;
   }
-  maildir.close();
+  delivery.close();
   return stopped(ctx, total);
 }
 
