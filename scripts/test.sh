@@ -12,6 +12,10 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown -p pop3-wasm-js --all-targets --features tls -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown -p pop3-wasm-js --lib -- -D warnings
 
+step "crate: the API docs build without warnings; what a dependent pulls in, per feature"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p pop3-wasm
+scripts/check-deps.sh
+
 step "native: unit tests, scripted-server tests, Dovecot integration tests"
 cargo test --quiet
 

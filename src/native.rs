@@ -77,7 +77,7 @@ impl Transport for TcpTransport {
 }
 
 /// Connects with TLS inside the library (rustls): `mode` says when TLS starts, `options` how
-/// the server is validated. With [`TlsMode::StartTls`] the session is upgraded after the
+/// the server is validated. With [`TlsMode::StartTls`](crate::transport::TlsMode::StartTls) the session is upgraded after the
 /// greeting and fails, never falls back to plain text, if the server cannot.
 #[cfg(feature = "tls")]
 pub async fn connect_tls(

@@ -130,7 +130,7 @@ impl Redactor {
         }
     }
 
-    /// `text` with every protected form replaced by [`REDACTED`]. Replacing may join the text
+    /// `text` with every protected form replaced by `***`. Replacing may join the text
     /// around a form into another occurrence, so it repeats until none is left; text that still
     /// holds one after a few rounds (crafted to defeat the replacement) is withheld whole.
     pub fn redact_str<'a>(&self, text: &'a str) -> Cow<'a, str> {
