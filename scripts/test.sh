@@ -9,8 +9,11 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 step "lint: rustfmt and clippy"
 cargo fmt --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo clippy --quiet --target wasm32-unknown-unknown -p pop3-wasm-js --all-targets --features tls -- -D warnings
-cargo clippy --quiet --target wasm32-unknown-unknown -p pop3-wasm-js --lib -- -D warnings
+# The binding crate as the package's three modules are built (client, client with TLS, parser),
+# and with everything (its tests).
+cargo clippy --quiet --target wasm32-unknown-unknown -p pop3-wasm-js --all-targets --features tls,mime -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown -p pop3-wasm-js --lib --features client -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown -p pop3-wasm-js --lib --features mime -- -D warnings
 
 step "native: unit tests, scripted-server tests, Dovecot integration tests"
 cargo test --quiet
