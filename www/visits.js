@@ -52,10 +52,13 @@ export async function recordVisit(pkg, account, messages) {
     }
   }
   const now = Math.floor(Date.now() / 1000);
-  const next = pkg.newSyncState(account);
+  // The state lives in the wasm module; IndexedDB stores its JSON form (a plain object), which
+  // checkSyncState reads back.
+  const next = pkg.newSyncState(account).toJSON();
+  const seen = state?.messages;
   for (const m of messages) {
     if (!m.uid) continue;
-    next.messages[m.uid] = state?.messages[m.uid] ?? { savedAt: now, size: m.size };
+    next.messages[m.uid] = seen?.[m.uid] ?? { savedAt: now, size: m.size };
   }
   try {
     await transact('readwrite', (s) => s.put(next, account));
