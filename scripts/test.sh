@@ -21,11 +21,17 @@ cargo test --quiet
 step "npm package: wasm build, wasm-bindgen, wasm-opt, load check"
 scripts/build-pkg.sh
 
+step "npm package: wasm module sizes against the baseline (pkg/sizes.json, at most 2% growth)"
+node scripts/wasm-sizes.mjs
+
 step "browser: wasm-bindgen tests in headless Chromium, through websockify to Dovecot"
 scripts/test-browser.sh
 
 step "node: tests of the npm package and its CLI against Dovecot"
 (cd pkg && node --test test/)
+
+step "bundlers: the packed package in pages built by Vite, webpack, Parcel, Rollup and esbuild, in headless Chromium through websockify to Dovecot"
+(cd pkg/test-bundlers && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm test)
 
 step "demo: the page in headless Chromium (Playwright) on the one-command demo stack"
 (cd www/test && { [ -d node_modules ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm test)
