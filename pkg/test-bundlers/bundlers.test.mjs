@@ -1,7 +1,8 @@
 // Every common bundler builds a page on the packed npm package (npm pack, unpacked into a
 // fresh project): Vite, esbuild, webpack 5, Rollup and Parcel, each with its defaults. Each
 // page is loaded in headless Chromium, connects through websockify to Dovecot, lists the
-// mailbox and parses each message's headers; the subjects must be the sample's.
+// mailbox and parses each message's headers; the subjects must be the sample's. The page also
+// imports pop3-wasm/mime (the parser-only entry a Web Worker would use) and parses with it.
 // Run: cd pkg/test-bundlers && npm ci && npm test (after scripts/build-pkg.sh).
 // POP3_PKG_TARBALL=/path/to/pop3-wasm-x.tgz tests that tarball instead of packing ../.
 

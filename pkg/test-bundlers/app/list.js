@@ -1,13 +1,23 @@
 // The page every bundler builds: connect through websockify (the address and password come in
 // the query string), log in, list the mailbox, and parse each message's headers (TOP n 0).
 
-export async function listSubjects({ connect, parseMessage }) {
+export async function listSubjects({ connect, parseMessage }, mime) {
   const params = new URLSearchParams(location.search);
   const client = await connect({ url: params.get('ws') });
   try {
     await client.login('alice', params.get('password'));
     const subjects = [];
-    for (const { msg } of await client.list()) subjects.push(parseMessage(await client.top(msg, 0)).subject);
+    let first;
+    for (const { msg } of await client.list()) {
+      const header = await client.top(msg, 0);
+      first ??= header;
+      subjects.push(parseMessage(header).subject);
+    }
+    // pop3-wasm/mime, the parser-only entry (what a Web Worker imports), parses the same.
+    if (mime) {
+      await mime.init(mime.source);
+      if (mime.parseMessage(first).subject !== subjects[0]) throw new Error('pop3-wasm/mime parsed another subject');
+    }
     return subjects;
   } finally {
     await client.quit().catch(() => {});
