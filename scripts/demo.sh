@@ -280,10 +280,10 @@ json.dump(dict(zip(keys, sys.argv[2:])), open(sys.argv[1] + ".tmp", "w"))' \
 fi
 
 if [ "$smoke" = 1 ]; then
-  python3 - "$probe_host" "$port" "$wasm_dir" <<'EOF' || exit 1
-# The page, its config and the wasm module are served, and a WebSocket reaches Dovecot.
+  python3 - "$probe_host" "$port" "$wasm_dir" "$parser_dir" <<'EOF' || exit 1
+# The page, its config and both wasm modules are served, and a WebSocket reaches Dovecot.
 import base64, json, os, socket, sys, urllib.request
-host, port, wasm_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+host, port, wasm_dir, parser_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def fail(message):
     print(f"demo: smoke check failed: {message}", file=sys.stderr)
     sys.exit(1)
@@ -296,9 +296,10 @@ status, _, body = get("/")
 assert status == 200 and b"<title>pop3-wasm mail reader</title>" in body, "the page is not served"
 assert get("/app.js")[0] == 200
 assert json.loads(get("/demo-config.json")[2])["user"] == "alice"
-status, ctype, wasm = get(f"/pkg/{wasm_dir}/pop3_wasm_bg.wasm")
-assert status == 200 and wasm[:4] == b"\0asm", "the wasm module is not served"
-assert ctype.startswith("application/wasm"), f"the wasm module is served as {ctype!r}"
+for d in (wasm_dir, parser_dir):
+    status, ctype, wasm = get(f"/pkg/{d}/pop3_wasm_bg.wasm")
+    assert status == 200 and wasm[:4] == b"\0asm", f"the wasm module {d} is not served"
+    assert ctype.startswith("application/wasm"), f"the wasm module {d} is served as {ctype!r}"
 
 def handshake(origin):
     s = socket.create_connection((host, port), 10)
@@ -339,7 +340,7 @@ assert greeting.startswith(b"+OK"), f"no POP3 greeting through the WebSocket: {g
 send(b"QUIT\r\n")
 assert frame().startswith(b"+OK")
 s.close()
-print("smoke: the page, demo-config.json and the wasm module are served; "
+print("smoke: the page, demo-config.json and both wasm modules (client, parser) are served; "
       + ("other origins are refused; " if origin_checked else "")
       + "the WebSocket reaches Dovecot: " + greeting.decode("ascii", "replace").strip())
 EOF
