@@ -3,16 +3,21 @@
 # wasm-bindgen glue, and wasm-opt -Oz with binaryen from npm (Debian's binaryen 108 produces
 # modules that fail to load). The result is load-checked in Node before it is accepted.
 #
-#   scripts/build-pkg.sh                            both builds the package ships:
-#                                                   pkg/wasm (no TLS: edge runtimes whose host
-#                                                   does TLS) and pkg/wasm-tls (TLS + roots)
+#   scripts/build-pkg.sh                            the three modules the package ships:
+#                                                   pkg/wasm (the client without TLS: Node and
+#                                                   edge runtimes whose host does TLS),
+#                                                   pkg/wasm-tls (the client with TLS + roots:
+#                                                   browsers) and pkg/wasm-mime (the MIME
+#                                                   parser alone); none holds both halves
 #   scripts/build-pkg.sh --features LIST --out DIR  one build with the given cargo features
+#                                                   (of js/Cargo.toml: client, tls, mime, ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ $# -eq 0 ]; then
-  "$0" --features "" --out pkg/wasm
-  exec "$0" --features tls --out pkg/wasm-tls
+  "$0" --features client --out pkg/wasm
+  "$0" --features tls --out pkg/wasm-tls
+  exec "$0" --features mime --out pkg/wasm-mime
 fi
 features=""
 out=""
@@ -27,8 +32,8 @@ done
 
 [ -x pkg/node_modules/.bin/wasm-opt ] || (cd pkg && npm ci --no-audit --no-fund --loglevel=error)
 
-# The binding crate (js/) has no default features: the html-text fallback costs about 20 KB
-# gzip (see Cargo.toml).
+# The binding crate (js/) has no default features: a build has only what its features name
+# (the html-text fallback, for one, costs about 20 KB gzip; see js/Cargo.toml).
 #
 # With rust-src installed (scripts/setup.sh adds it), the standard library is rebuilt for size
 # with panics that abort at once: nothing in the module prints a panic message anyway (there is

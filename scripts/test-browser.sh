@@ -64,7 +64,7 @@ export POP3_TEST_WS_CUT="ws://127.0.0.1:$ws_cut/"
 export POP3_TEST_PASSWORD=$(json "$work/stack.json" 'd["users"]["alice"]["password"]')
 export POP3_TEST_MESSAGES=$(( $(ls "$work/mail"/*.eml | wc -l) + 1 ))   # the sample, and the canary
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
-cargo test --target wasm32-unknown-unknown -p pop3-wasm-js --features tls --test browser
+cargo test --target wasm32-unknown-unknown -p pop3-wasm-js --features tls,mime --test browser
 
 # What the proxy saw. The control session must show the password and the canary (so the
 # recording works); the TLS sessions must show neither, nor any POP3 command.

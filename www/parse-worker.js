@@ -1,8 +1,10 @@
-// MIME parsing off the main thread: a module worker that loads the same wasm package as the
-// page and answers requests from parser.js. Message bytes come in (transferred), plain data
-// goes out.
+// MIME parsing off the main thread: a module worker that loads the package's parser module
+// only (pop3-wasm/mime: no client, no TLS) and answers requests from parser.js. Message bytes
+// come in (transferred), plain data goes out.
 
-import { parseMessage, attachmentContent, buildInfo } from './pkg/src/index.js';
+import { init, parseMessage, attachmentContent } from './pkg/src/parser.js';
+
+await init();
 
 /** The open message's bytes, kept so attachments can be decoded without sending it again. */
 let open = { key: null, bytes: null };
@@ -62,4 +64,4 @@ self.onmessage = (event) => {
   }
 };
 
-self.postMessage({ ready: true, buildInfo: buildInfo() });
+self.postMessage({ ready: true });

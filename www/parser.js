@@ -12,6 +12,7 @@ export async function createParser(pkg) {
     return await workerParser();
   } catch (e) {
     console.warn('parsing on the main thread:', e && e.message || e);
+    await pkg.init();   // the parser module, which the page did not load so far
     return mainThreadParser(pkg);
   }
 }

@@ -3,6 +3,10 @@
 import * as pkg from './pkg/src/index.js';
 import { createParser } from './parser.js';
 
+// The client module only: messages are parsed in a Web Worker that loads the parser module
+// (pop3-wasm/mime) by itself. Should the worker not start, parser.js loads it here instead.
+await pkg.init({ parser: false });
+
 export { pkg };
 export const build = pkg.buildInfo();
 export const parserReady = createParser(pkg);

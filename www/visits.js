@@ -52,12 +52,13 @@ export async function recordVisit(pkg, account, messages) {
     }
   }
   const now = Math.floor(Date.now() / 1000);
-  // The library's state format, as a plain object (a SyncState is a handle into the wasm
-  // module: IndexedDB cannot store it, and its `messages` is a copy built on request).
+  // The state lives in the wasm module; IndexedDB stores its JSON form (a plain object), which
+  // checkSyncState reads back.
   const next = pkg.newSyncState(account).toJSON();
+  const seen = state?.messages;
   for (const m of messages) {
     if (!m.uid) continue;
-    next.messages[m.uid] = state?.messages[m.uid] ?? { savedAt: now, size: m.size };
+    next.messages[m.uid] = seen?.[m.uid] ?? { savedAt: now, size: m.size };
   }
   try {
     await transact('readwrite', (s) => s.put(next, account));

@@ -1,5 +1,6 @@
 // The public JavaScript API, shared by every runtime entry point (browser, Node, Deno,
-// workerd). Each entry initialises the wasm module its own way and calls makeApi() with it.
+// workerd). Each entry loads its wasm modules its own way (load.js) and calls makeApi() with
+// its client module.
 //
 // The wasm `Session` does the protocol work, and keeps rules such as the sync state format,
 // the retry policy and Maildir naming in Rust; this layer adds argument checking, per-call
@@ -174,7 +175,7 @@ function bufferedSink(save) {
 }
 
 /** The wasm module entries registered; module-level functions (watch) use the first one. */
-let defaultWasm = null;
+let defaultModule = null;
 
 /** The state as a SyncState of module `wasm` (accepts another module's, an object or JSON text). */
 function wasmState(wasm, state) {
@@ -563,9 +564,12 @@ export class Pop3Client {
   }
 }
 
-/** Builds the API on an initialised wasm-bindgen module (`wasm` is its exports). */
-export function makeApi(wasm) {
-  defaultWasm ??= wasm;
+/**
+ * Builds the API on a client module: `module.get()` returns its wasm-bindgen exports,
+ * instantiated (see load.js; the entry points load it before anything asynchronous runs).
+ */
+export function makeApi(module) {
+  defaultModule ??= module;
 
   /**
    * Connects to a POP3 server through `options.url` (a WebSocket to a websockify-style
@@ -589,6 +593,7 @@ export function makeApi(wasm) {
     if (o.url !== undefined && typeof globalThis.WebSocket !== 'function') {
       throw usage('this runtime has no WebSocket (Node 20 needs --experimental-websocket; Node 22+, browsers and Deno have one)');
     }
+    const wasm = module.get();
     const session = await call(o, (signal) => wasm.Session.connect({
       url: o.url,
       stream: o.transport,
@@ -623,7 +628,7 @@ export function makeApi(wasm) {
   /** A new, empty sync state for `account` (such as 'alice@mail.example.org'). */
   function newSyncState(account) {
     if (typeof account !== 'string' || account === '') throw usage('account must be a non-empty string');
-    return new wasm.SyncState(account);
+    return new (module.get().SyncState)(account);
   }
 
   /**
@@ -636,7 +641,7 @@ export function makeApi(wasm) {
     const text = typeof state === 'string' ? state : JSON.stringify(state);
     if (text === undefined) throw usage('the sync state must be JSON text or an object');
     try {
-      return wasm.SyncState.parse(text, account);
+      return module.get().SyncState.parse(text, account);
     } catch (e) {
       throw fromWasm(e);
     }
@@ -645,14 +650,17 @@ export function makeApi(wasm) {
   /** A state file's text and its journal's (either may be null) as the current SyncState. */
   function loadSyncState(stateText, journalText, account) {
     try {
-      return wasm.SyncState.load(stateText ?? undefined, journalText ?? undefined, account);
+      return module.get().SyncState.load(stateText ?? undefined, journalText ?? undefined, account);
     } catch (e) {
       throw fromWasm(e);
     }
   }
 
   return {
-    Pop3Client, connectWith, newSyncState, checkSyncState, loadSyncState, buildInfo: () => wasm.buildInfo(), wasm,
+    Pop3Client, connectWith, newSyncState, checkSyncState, loadSyncState,
+    // Every entry point with a client also has parseMessage (the parser module, on first use).
+    buildInfo: () => ({ ...module.get().buildInfo(), mime: true }),
+    module,
   };
 }
 
@@ -680,9 +688,9 @@ export async function watch(connectAndLogin, options) {
   if (typeof connectAndLogin !== 'function') throw usage('connectAndLogin must be a function returning a logged-in client');
   if ((o.save === undefined) === (o.sink === undefined)) throw usage('give either save or sink');
   if (typeof o.saveState !== 'function') throw usage('saveState must be a function');
-  if (!defaultWasm) throw usage('the module is not initialised');
+  if (!defaultModule) throw usage('the module is not initialised');
   const retries = { max: 5, baseMs: 2_000, maxMs: 300_000, ...o.retries };
-  const policy = new defaultWasm.WatchPolicy(o.intervalMs ?? 60_000, retries.max, retries.baseMs, retries.maxMs);
+  const policy = new (defaultModule.get().WatchPolicy)(o.intervalMs ?? 60_000, retries.max, retries.baseMs, retries.maxMs);
   let state = o.state;
   let attempt = 0;
   const signal = o.signal;

@@ -329,9 +329,10 @@ export async function openCloudflareStream({ host, port, tls: mode = 'none', con
  * 'pop3-wasm/tls') over a plain socket, verifying `serverName` (default: host) against
  * Mozilla's roots plus `ca`. Without `host`, `url` or `transport` as everywhere.
  */
-export function makeConnect(api) {
+export function makeConnect(api, loader) {
   return async function connect(options = {}) {
     if (options === null || typeof options !== 'object') throw new Pop3Error('options must be an object', { code: 'usage' });
+    await loader.ensure();
     if (options.host === undefined) {
       if (options.url === undefined && options.transport === undefined) {
         throw new Pop3Error('connect() needs host (TCP), url (a WebSocket proxy) or transport (a byte stream)', { code: 'usage' });

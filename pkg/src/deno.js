@@ -1,19 +1,42 @@
-// Entry point for Deno (export condition "deno"): the wasm module with TLS inside, and
-// connect() that can open TCP/TLS connections itself with Deno.connect and Deno.startTls
-// (host, port, tls, ca, serverName). Needs --allow-net for the server, and --allow-read for
-// this package's .wasm file (it is read next to this module).
+// Entry point for Deno (export condition "deno"): the client module with TLS inside, the MIME
+// parser module, and connect() that can open TCP/TLS connections itself with Deno.connect and
+// Deno.startTls (host, port, tls, ca, serverName). Needs --allow-net for the server, and
+// --allow-read for this package's .wasm files: each is read next to this module and compiled
+// on first use (from a remote copy of the package, `await init()` fetches them instead).
 
-import init, * as wasm from '../wasm-tls/pop3_wasm.js';
-import { makeApi, Pop3Error, toPop3Error, watch } from './api.js';
+import * as clientGlue from '../wasm-tls/pop3_wasm.js';
+import * as parserGlue from '../wasm-mime/pop3_wasm.js';
+import { makeApi, Pop3Error, toPop3Error, watch as watchWith } from './api.js';
+import { clientAndParser, wasmModule } from './load.js';
 import { makeMime } from './mime.js';
 
-await init({ module_or_path: new URL('../wasm-tls/pop3_wasm_bg.wasm', import.meta.url) });
+/** Reads a .wasm file beside this package synchronously, when the package is on disk. */
+function localFile(url) {
+  return url.protocol === 'file:' ? () => Deno.readFileSync(url) : undefined;
+}
 
-const api = makeApi(wasm);
+const clientUrl = () => new URL('../wasm-tls/pop3_wasm_bg.wasm', import.meta.url);
+const parserUrl = () => new URL('../wasm-mime/pop3_wasm_bg.wasm', import.meta.url);
+const client = wasmModule(clientGlue, {
+  what: 'the pop3-wasm client module', defaultUrl: clientUrl, syncSource: localFile(clientUrl()),
+});
+const parser = wasmModule(parserGlue, {
+  what: 'the pop3-wasm MIME parser module', defaultUrl: parserUrl, syncSource: localFile(parserUrl()),
+});
+const loader = clientAndParser(client, parser);
+const api = makeApi(client);
 
-export { Pop3Error, toPop3Error, watch };
+export { Pop3Error, toPop3Error };
 export const { Pop3Client, buildInfo, newSyncState, checkSyncState, loadSyncState } = api;
-export const { parseMessage, attachmentContent } = makeMime(wasm);
+export const { parseMessage, attachmentContent } = makeMime(parser);
+/** Loads the modules now (optional when the package is on disk: they load on first use). */
+export const { init } = loader;
+
+/** Watches a mailbox (see the README): connectAndLogin() every intervalMs, then sync. */
+export async function watch(connectAndLogin, options) {
+  await loader.ensure();
+  return watchWith(connectAndLogin, options);
+}
 
 /**
  * Maps a Deno error to a Pop3Error with `pop3Kind` set (as the client expects), by its cause
@@ -205,6 +228,7 @@ export async function openDenoStream({ host, port, tls: mode = 'none', ca, serve
  */
 export async function connect(options = {}) {
   if (options === null || typeof options !== 'object') throw new Pop3Error('options must be an object', { code: 'usage' });
+  await loader.ensure();
   if (options.host === undefined) {
     if (options.url === undefined && options.transport === undefined) {
       throw new Pop3Error('connect() needs host (TCP), url (a WebSocket proxy) or transport (a byte stream)', { code: 'usage' });

@@ -1,21 +1,53 @@
-// Entry point for browsers, bundlers and Deno: the wasm module with TLS inside (so a WebSocket
-// proxy relays only ciphertext) is fetched next to this file (bundlers understand
-// `new URL(..., import.meta.url)`), then the API is ready. `pop3-wasm/lite` is the same
-// without TLS, for runtimes whose host does TLS or proxies that terminate it.
+// Entry point for browsers and bundlers: the client module with TLS inside (so a WebSocket
+// proxy relays only ciphertext) and the MIME parser module, each loaded on first use.
+//
+// Importing this file loads nothing: connect() and watch() load the modules first (both, in
+// parallel), and `await init()` does it explicitly, after which the synchronous functions
+// (parseMessage, buildInfo, newSyncState, ...) work. `init({ url | module | bytes })` says
+// where the client module is when the bundler did not emit it; `parser: false` leaves the
+// parser out (a page that parses in a Web Worker with 'pop3-wasm/mime'). `pop3-wasm/lite` is
+// the same without TLS inside.
 
-import init, * as wasm from '../wasm-tls/pop3_wasm.js';
-import { makeApi, Pop3Error, toPop3Error, watch } from './api.js';
+import * as clientGlue from '../wasm-tls/pop3_wasm.js';
+import * as parserGlue from '../wasm-mime/pop3_wasm.js';
+import { makeApi, Pop3Error, toPop3Error, watch as watchWith } from './api.js';
+import { clientAndParser, wasmModule } from './load.js';
 import { makeMime } from './mime.js';
 
-await init({ module_or_path: new URL('../wasm-tls/pop3_wasm_bg.wasm', import.meta.url) });
+const client = wasmModule(clientGlue, {
+  what: 'the pop3-wasm client module (wasm-tls/pop3_wasm_bg.wasm)',
+  defaultUrl: () => new URL('../wasm-tls/pop3_wasm_bg.wasm', import.meta.url),
+});
+const parser = wasmModule(parserGlue, {
+  what: 'the pop3-wasm MIME parser module (wasm-mime/pop3_wasm_bg.wasm)',
+  defaultUrl: () => new URL('../wasm-mime/pop3_wasm_bg.wasm', import.meta.url),
+});
+const loader = clientAndParser(client, parser);
+const api = makeApi(client);
 
-const api = makeApi(wasm);
-
-export { Pop3Error, toPop3Error, watch };
+export { Pop3Error, toPop3Error };
 export const { Pop3Client, buildInfo, newSyncState, checkSyncState, loadSyncState } = api;
-export const { parseMessage, attachmentContent } = makeMime(wasm);
+export const { parseMessage, attachmentContent } = makeMime(parser);
+
+/**
+ * Loads the wasm modules (once): `{ url }`, `{ module }` or `{ bytes }` for the client module
+ * (default: where the bundler put it, next to this package's files), and `parser`: true
+ * (default), false, or its own `{ url | module | bytes }`.
+ */
+export const { init } = loader;
 
 /** Connects through a WebSocket proxy (`url`) or any byte stream (`transport`). */
-export function connect(options) {
+export async function connect(options) {
+  if (options?.host !== undefined) {
+    throw new Pop3Error('this runtime cannot open TCP connections (host needs Node, Deno or Cloudflare Workers): '
+      + 'in a browser, connect through a WebSocket proxy (url)', { code: 'usage' });
+  }
+  await loader.ensure();
   return api.connectWith(options);
+}
+
+/** Watches a mailbox (see the README): connectAndLogin() every intervalMs, then sync. */
+export async function watch(connectAndLogin, options) {
+  await loader.ensure();
+  return watchWith(connectAndLogin, options);
 }

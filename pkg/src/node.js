@@ -1,37 +1,63 @@
-// Entry point for Node: the wasm module is read from disk and instantiated synchronously,
-// and connect() can also open TCP/TLS connections itself (host, port, tls).
+// Entry point for Node: the wasm modules are read from disk and instantiated synchronously on
+// first use (no top-level await, so `require('pop3-wasm')` works where Node can require ES
+// modules), and connect() can also open TCP/TLS connections itself (host, port, tls).
 //
-// Node does TLS itself (the default), so the entry loads the module without TLS inside: half
-// the size, half the compile time at start-up. The module with TLS inside is loaded only when
-// a connection asks for it (tlsProvider 'wasm', or TLS through a WebSocket proxy).
+// Node does TLS itself (the default), so connections use the client module without TLS
+// inside: a third of the size and of the compile time. The module with TLS inside is loaded
+// only when a connection asks for it (tlsProvider 'wasm', or TLS through a WebSocket proxy).
 
-import { readFileSync } from 'node:fs';
-
-import * as wasm from '../wasm/pop3_wasm.js';
-import { makeApi, Pop3Error, toPop3Error, watch } from './api.js';
+import * as clientGlue from '../wasm/pop3_wasm.js';
+import * as tlsGlue from '../wasm-tls/pop3_wasm.js';
+import * as parserGlue from '../wasm-mime/pop3_wasm.js';
+import { makeApi, Pop3Error, toPop3Error, watch as watchWith } from './api.js';
+import { clientAndParser, wasmModule } from './load.js';
 import { makeMime } from './mime.js';
+import { read, wasmFile } from './node-files.js';
 import { openNodeStream, NodeSocketStream } from './node-transport.js';
 
-wasm.initSync({ module: readFileSync(new URL('../wasm/pop3_wasm_bg.wasm', import.meta.url)) });
+// Each module is read from disk and compiled synchronously on first use: the client without
+// TLS (Node does TLS) when a connection or a sync state needs it, the one with TLS inside
+// only when a connection asks for it (tlsProvider 'wasm', or TLS through a WebSocket proxy),
+// the MIME parser at the first parseMessage().
+const client = wasmModule(clientGlue, { what: 'the pop3-wasm client module', syncSource: wasmFile('wasm'), read });
+const tlsClient = wasmModule(tlsGlue, { what: 'the pop3-wasm client module with TLS', syncSource: wasmFile('wasm-tls'), read });
+const parser = wasmModule(parserGlue, { what: 'the pop3-wasm MIME parser module', syncSource: wasmFile('wasm-mime'), read });
+const loader = clientAndParser(client, parser);
 
-const api = makeApi(wasm);
-let tlsApi = null;
+const api = makeApi(client);
+const tlsApi = makeApi(tlsClient);
+
+export { Pop3Error, toPop3Error, openNodeStream, NodeSocketStream };
+export const { Pop3Client, newSyncState, checkSyncState, loadSyncState } = api;
+export const { parseMessage, attachmentContent } = makeMime(parser);
+
+/**
+ * Optional in Node (every module loads itself on first use): loads the client module (from
+ * `{ url | module | bytes }`, default the package's file) and, unless `parser: false`, the
+ * MIME parser module.
+ */
+export const { init } = loader;
+
+/** The Rust rules the CLI shares with the native tools (Maildir naming). */
+const maildir = (name) => (...args) => client.get()[name](...args);
+export const maildirStem = maildir('maildirStem');
+export const maildirFileName = maildir('maildirFileName');
+export const maildirHostPart = maildir('maildirHostPart');
+export const maildirStemOf = maildir('maildirStemOf');
+export const maildirIsStaleTmp = maildir('maildirIsStaleTmp');
+export const maildirNames = maildir('maildirNames');
+
+/** Watches a mailbox (see the README): connectAndLogin() every intervalMs, then sync. */
+export async function watch(connectAndLogin, options) {
+  await loader.ensure();
+  return watchWith(connectAndLogin, options);
+}
 
 /** The API on the module with TLS inside, loaded on first use. */
 async function withTls() {
-  if (!tlsApi) {
-    const tlsWasm = await import('../wasm-tls/pop3_wasm.js');
-    tlsWasm.initSync({ module: readFileSync(new URL('../wasm-tls/pop3_wasm_bg.wasm', import.meta.url)) });
-    tlsApi = makeApi(tlsWasm);
-  }
+  await tlsClient.init();
   return tlsApi;
 }
-
-export { Pop3Error, toPop3Error, watch, openNodeStream, NodeSocketStream };
-export const { Pop3Client, newSyncState, checkSyncState, loadSyncState } = api;
-export const { parseMessage, attachmentContent } = makeMime(wasm);
-/** The Rust rules the CLI shares with the native tools (Maildir naming). */
-export const { maildirStem, maildirFileName, maildirHostPart, maildirStemOf, maildirIsStaleTmp, maildirNames } = wasm;
 
 /**
  * What this package can do: `tls` is true (TLS inside the module is loaded when a connection
@@ -51,6 +77,7 @@ export async function connect(options = {}) {
   if (options.host === undefined && options.url === undefined && options.transport === undefined) {
     throw new Pop3Error('connect() needs host (TCP), url (a WebSocket proxy) or transport (a byte stream)', { code: 'usage' });
   }
+  await loader.ensure();
   if (options.host === undefined) {
     const wasmTls = options.url !== undefined && (options.tls ?? 'none') !== 'none' && options.tlsProvider !== 'host';
     return (wasmTls || options.tlsProvider === 'wasm' ? await withTls() : api).connectWith(options);

@@ -5,22 +5,36 @@
 // initialised synchronously. For TLS inside the module (a private CA, pinning), import
 // 'pop3-wasm/tls' instead.
 
-import * as wasm from '../wasm/pop3_wasm.js';
-import wasmModule from '../wasm/pop3_wasm_bg.wasm';
-import { makeApi, Pop3Error, toPop3Error, watch } from './api.js';
+import * as clientGlue from '../wasm/pop3_wasm.js';
+import clientWasm from '../wasm/pop3_wasm_bg.wasm';
+import * as parserGlue from '../wasm-mime/pop3_wasm.js';
+import parserWasm from '../wasm-mime/pop3_wasm_bg.wasm';
+import { makeApi, Pop3Error, toPop3Error, watch as watchWith } from './api.js';
+import { clientAndParser, wasmModule } from './load.js';
 import { makeMime } from './mime.js';
 import { makeConnect, openCloudflareStream, CloudflareSocketStream } from './cloudflare.js';
 
-wasm.initSync({ module: wasmModule });
+// Both modules arrive compiled (the runtime compiles a worker's wasm modules when it loads the
+// script); each is instantiated on first use.
+const client = wasmModule(clientGlue, { what: 'the pop3-wasm client module', syncSource: () => clientWasm });
+const parser = wasmModule(parserGlue, { what: 'the pop3-wasm MIME parser module', syncSource: () => parserWasm });
+const loader = clientAndParser(client, parser);
+const api = makeApi(client);
 
-const api = makeApi(wasm);
-
-export { Pop3Error, toPop3Error, watch, openCloudflareStream, CloudflareSocketStream };
+export { Pop3Error, toPop3Error, openCloudflareStream, CloudflareSocketStream };
 export const { Pop3Client, buildInfo, newSyncState, checkSyncState, loadSyncState } = api;
-export const { parseMessage, attachmentContent } = makeMime(wasm);
+export const { parseMessage, attachmentContent } = makeMime(parser);
+/** Optional here: the modules are instantiated on first use. */
+export const { init } = loader;
+
+/** Watches a mailbox (see the README): connectAndLogin() every intervalMs, then sync. */
+export async function watch(connectAndLogin, options) {
+  await loader.ensure();
+  return watchWith(connectAndLogin, options);
+}
 
 /**
  * Connects to a POP3 server: with `host` (and `port`, `tls`: 'none' | 'implicit' |
  * 'starttls') over the runtime's TCP sockets and TLS; otherwise through `url` or `transport`.
  */
-export const connect = makeConnect(api);
+export const connect = makeConnect(api, loader);

@@ -1,24 +1,24 @@
 // The MIME golden files (tests/golden/mime/NAME.eml → NAME.json, written by the Rust test
 // tests/mime_golden.rs from the serde output) read through the built package's parseMessage:
 // JavaScript gets an object built separately from serde's, and the two must agree.
-// Run: cd pkg && node --test test/mime-golden.test.js (after scripts/build-pkg.sh; either of
-// the package's two wasm builds will do, their MIME code is the same).
+// Run: cd pkg && node --test test/mime-golden.test.js (after scripts/build-pkg.sh: the parser
+// module, wasm-mime/, is the one every entry point's parseMessage uses).
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { makeMime } from '../src/mime.js';
 import { repo } from './helpers.js';
 
-const build = ['wasm', 'wasm-tls'].map((d) => join(repo, 'pkg', d)).find((d) => existsSync(join(d, 'pop3_wasm_bg.wasm')));
-assert.ok(build, 'no wasm build in pkg/ (run scripts/build-pkg.sh)');
-const wasm = await import(join(build, 'pop3_wasm.js'));
-wasm.initSync({ module: readFileSync(join(build, 'pop3_wasm_bg.wasm')) });
-const { buildInfo } = wasm;
-// The package's own parseMessage/attachmentContent wrappers (the ones every entry point exports).
-const { parseMessage, attachmentContent } = makeMime(wasm);
+const build = join(repo, 'pkg/wasm-mime');
+assert.ok(existsSync(join(build, 'pop3_wasm_bg.wasm')), 'no parser module in pkg/wasm-mime (run scripts/build-pkg.sh)');
+// The package's own parseMessage/attachmentContent (pop3-wasm/mime in Node; every entry point
+// exports the same wrappers on the same module).
+const { init, parseMessage, attachmentContent } = await import('../src/parser-node.js');
+await init();
+// The module's own buildInfo (the same glue instance, now loaded): which features it has.
+const { buildInfo } = await import(join(build, 'pop3_wasm.js'));
 
 const dir = join(repo, 'tests/golden/mime');
 const names = readdirSync(dir).filter((f) => f.endsWith('.eml')).map((f) => f.slice(0, -4)).sort();

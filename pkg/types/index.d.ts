@@ -157,6 +157,15 @@ export interface CallOptions {
 }
 
 export interface ConnectOptions extends CallOptions {
+  /**
+   * Connect over TCP to this host (instead of url or transport): Node, Deno and Cloudflare
+   * Workers. A browser has no TCP: there connect() rejects it (code 'usage'); use `url`.
+   */
+  host?: string;
+  /** With `host`: the port (default 110, or 995 with tls 'implicit'). */
+  port?: number;
+  /** With `host` in Node: the name the certificate must match (default: host); see serverName. */
+  servername?: string;
   /** A WebSocket URL of a websockify-style proxy that relays to the POP3 server. */
   url?: string;
   /** WebSocket subprotocols to offer: none by default; websockify also accepts ['binary']. */
@@ -170,7 +179,7 @@ export interface ConnectOptions extends CallOptions {
    * `tlsProvider` is 'wasm'. Never falls back to plain text.
    */
   tls?: 'none' | 'implicit' | 'starttls';
-  /** Who does TLS: 'wasm' (default for url) or 'host' (default for transport). */
+  /** Who does TLS: 'wasm' (default for url) or 'host' (default for transport and host). */
   tlsProvider?: 'wasm' | 'host';
   /** With wasm TLS: the name the mail server's certificate must carry (required). */
   serverName?: string;
@@ -207,6 +216,33 @@ export interface ConnectOptions extends CallOptions {
   /** Most commands in flight when pipelining (default 64). */
   window?: number;
 }
+
+/**
+ * Where a wasm module is, for init(): a compiled `WebAssembly.Module`, the address of its
+ * .wasm file, or the file's bytes.
+ */
+export type WasmSource =
+  | { module: WebAssembly.Module; url?: never; bytes?: never }
+  | { url: string | URL; module?: never; bytes?: never }
+  | { bytes: ArrayBuffer | ArrayBufferView; module?: never; url?: never };
+
+/**
+ * init() options: where the client module is (default: where your bundler put it, or next to
+ * the package's files), and the parser module: `true` (default: load it too), `false` (not
+ * now: parseMessage throws until a later init()), or its own WasmSource.
+ */
+export type InitOptions = (WasmSource | { module?: never; url?: never; bytes?: never }) & {
+  parser?: boolean | WasmSource;
+};
+
+/**
+ * Loads the wasm modules, once (later calls return the same promise, or resolve at once).
+ * Nothing loads when the package is imported. connect() and watch() call init() themselves;
+ * the synchronous functions (parseMessage, attachmentContent, buildInfo, newSyncState,
+ * checkSyncState) need it first in a browser. In Node, Deno and Workers every module also
+ * loads itself on first use, so init() is optional there.
+ */
+export declare function init(options?: InitOptions): Promise<void>;
 
 export interface Greeting {
   text: string;
@@ -446,7 +482,11 @@ export interface ParsedMessage {
   size: number;
 }
 
-/** Parses message bytes (as retrieved). */
+/**
+ * Parses message bytes (as retrieved). The parser is a wasm module of its own, loaded on
+ * first use: in Node, Deno and Workers by this call; in a browser by init() (or connect(),
+ * which calls it), so call it after one of those.
+ */
 export declare function parseMessage(raw: Uint8Array | ArrayBuffer): ParsedMessage;
 /** The decoded bytes of attachment `index` of a parsed message, or null. */
 export declare function attachmentContent(raw: Uint8Array | ArrayBuffer, index: number): Uint8Array | null;
@@ -457,6 +497,10 @@ export declare function attachmentContent(raw: Uint8Array | ArrayBuffer, index: 
  */
 export declare function buildInfo(): {
   version: string;
+  /** The client (connect, sync state) is there. */
+  client: boolean;
+  /** parseMessage and attachmentContent are there (from the parser module). */
+  mime: boolean;
   fullEncoding: boolean;
   hostCharsets: boolean;
   htmlText: boolean;
