@@ -80,13 +80,13 @@ async fn sync_through(
     maildir: &Path,
     pipelining: bool,
     sink_fault: Option<usize>,
-) -> Result<(), Error> {
+) -> Result<sync::SyncReport, Error> {
     let mut client = native::connect("127.0.0.1", port, config(pipelining)).await?;
     client.login(&Credentials::new("alice", password), &LoginOptions::default()).await?;
     let mut sink = CrashingSink { inner: MaildirSink::open(maildir)?, crash_at: sink_fault, begun: 0 };
     let mut state = sink.inner.load_state(ACCOUNT)?;
     let options = SyncOptions { retention: Retention::DeleteAfterSave, now: 1, max_messages: None, record_every: 0 };
-    sync::sync(&mut client, &mut state, &options, &mut sink).await.map(drop)
+    sync::sync(&mut client, &mut state, &options, &mut sink).await
 }
 
 /// A Maildir sink that "crashes" in the middle of writing its n-th message: half of it is left
@@ -200,4 +200,28 @@ async fn cuts_at_byte_offsets_across_a_pipelined_session() {
     }
     println!("fault injection: {tried} byte-offset cut points inside the session (it ended before byte {offset})");
     assert!(tried >= 15, "the sweep must cover the session ({tried} cut points)");
+}
+
+#[tokio::test]
+async fn a_quit_whose_reply_never_comes_is_reported_as_uncertain_and_the_next_run_settles_it() {
+    let originals: Vec<Vec<u8>> = (1..=MESSAGES).map(message).collect();
+    let dir = mail_dir(&originals);
+    let stack = Stack::start(&["--mail", dir.path().to_str().unwrap()]);
+    let password = stack.password("alice");
+    let maildir = tempfile::tempdir().unwrap();
+    // The connection is cut after QUIT reached the server and before its +OK came back.
+    let port = fault_proxy::start(stack.pop3_port(), Cut::AfterCommand("QUIT", 1)).await;
+    let err = sync_through(port, &password, maildir.path(), false, None).await.unwrap_err();
+    assert!(err.deletions_uncertain(), "{err}");
+    assert_eq!(err.detail(), Some(&pop3_wasm::Detail::DeletionsUncertain { marked: MESSAGES as u32 }));
+    assert_eq!(err.command(), Some("QUIT"));
+    assert!(err.to_string().contains("the next run finds out"), "the advice: {err}");
+    // Whatever the server did with the deletions, every message is saved exactly once...
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    check_invariants("after the uncertain QUIT", &originals, &stack, maildir.path());
+    // ...and the next run finds out: nothing new to fetch, nothing left on the server.
+    let report = sync_through(stack.pop3_port(), &password, maildir.path(), false, None).await.unwrap();
+    assert_eq!(report.saved, 0, "nothing fetched twice");
+    assert_eq!(stack.stored_messages("alice"), 0);
+    assert_eq!(counts(read_all(maildir.path())).len(), MESSAGES);
 }

@@ -164,8 +164,6 @@ export interface ConnectOptions extends CallOptions {
   host?: string;
   /** With `host`: the port (default 110, or 995 with tls 'implicit'). */
   port?: number;
-  /** With `host` in Node: the name the certificate must match (default: host); see serverName. */
-  servername?: string;
   /** A WebSocket URL of a websockify-style proxy that relays to the POP3 server. */
   url?: string;
   /** WebSocket subprotocols to offer: none by default; websockify also accepts ['binary']. */

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::auth::{CramMd5, Plain};
-use crate::proto::ResponseCode;
+use crate::proto::{ApopDigest, Argument, ResponseCode};
 use crate::Secret;
 
 /// An event with its data owned, message data joined, so runs compare equal however the
@@ -323,6 +323,24 @@ fn login_failure_is_an_auth_error_without_the_password() {
     assert_eq!(err.server_text(), Some("Authentication failed."));
     assert!(!err.to_string().contains("horse") && !format!("{err:?}").contains("horse"));
     assert_eq!(h.engine.state(), State::Authorization, "the session goes on");
+}
+
+#[test]
+fn an_overlong_command_built_from_checked_parts_never_reaches_the_wire() {
+    // Each part is valid, and the variant is built directly (not through Command::apop, which
+    // checks the length): the engine checks the line again where it enters the wire's queue.
+    let mut h = Harness::greeted("+OK ready <1@x>\r\n");
+    let user = Argument::token("user name", &"a".repeat(250)).unwrap();
+    let digest = ApopDigest::from_hex(&"0".repeat(32)).unwrap();
+    let err = h.engine.send(Command::Apop { user, digest }).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Usage);
+    assert!(err.to_string().contains("APOP"), "{err}");
+    let long_name = Argument::new("user name", &"b".repeat(300)).unwrap();
+    assert_eq!(h.engine.send(Command::User(long_name)).unwrap_err().kind(), ErrorKind::Usage);
+    assert!(h.engine.poll_transmit().is_none(), "nothing was queued");
+    // The session is still usable.
+    h.send(Command::user("alice").unwrap());
+    assert_eq!(h.transmit(), "USER alice\r\n");
 }
 
 #[test]

@@ -46,6 +46,26 @@ impl TryFrom<u32> for MsgNum {
 /// A command argument as it goes on the wire: not empty, and free of CR, LF and NUL, so it
 /// can neither inject a second command nor truncate this one. Only the checked constructors
 /// make one, so a [`Command`] holding it is valid however it was built.
+///
+/// ```
+/// use pop3_wasm::proto::{Argument, Command};
+/// assert!(Argument::new("user name", "alice\r\nDELE 1").is_err());
+/// let user = Command::User(Argument::new("user name", "alice")?);
+/// assert_eq!(&user.encode()[..], b"USER alice\r\n");
+/// # Ok::<(), pop3_wasm::Error>(())
+/// ```
+///
+/// A raw string is not an argument, and its field is private:
+///
+/// ```compile_fail
+/// use pop3_wasm::proto::Command;
+/// let injected = Command::User(String::from("alice\r\nDELE 1"));
+/// ```
+///
+/// ```compile_fail
+/// use pop3_wasm::proto::{Argument, Command};
+/// let injected = Command::User(Argument(String::from("alice\r\nDELE 1")));
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Argument(String);
 
