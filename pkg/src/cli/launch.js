@@ -3,6 +3,7 @@
 // code and signals through.
 
 import { spawn } from 'node:child_process';
+import nodeModule from 'node:module';
 
 import { parseArgs } from './args.js';
 
@@ -49,6 +50,10 @@ async function flush(stream) {
 }
 
 export async function launch(argv) {
+  // Node 22.1+ keeps the compiled JavaScript of the CLI and the package on disk between runs
+  // (in the OS temp directory, or NODE_COMPILE_CACHE). Node 20 has no such cache; V8 does not
+  // cache compiled wasm across processes in Node at all.
+  nodeModule.enableCompileCache?.();
   if (wantsWebSocket(argv) && typeof globalThis.WebSocket !== 'function' && !process.env[CHILD_ENV]
       && process.allowedNodeEnvironmentFlags.has('--experimental-websocket')) {
     reexec(argv);
