@@ -89,7 +89,7 @@ impl Session {
         self.call(Command::Capa)?;
         let uids = match self.call(Command::Uidl(None))? {
             Reply::Uidl(listing) => listing.entries,
-            other => return Err(Error::protocol(format!("unexpected reply to UIDL: {other:?}"))),
+            _ => return Err(Error::protocol("the reply to UIDL is not a listing")),
         };
         let mut pending = std::collections::VecDeque::new();
         for entry in &uids {
