@@ -379,6 +379,9 @@ describe('pop3 CLI against Dovecot (read-only)', () => {
         ['{"format":"pop3-wasm-sync","version":1,"account":"bob@elsewhere","messages":{}}', /belongs to "bob@elsewhere", not "alice@127\.0\.0\.1"/],
         ['{"format":"pop3-wasm-sync","version":9,"account":"alice@127.0.0.1","messages":{}}', /written by a newer version/],
         ['{"format":"mbsync","version":1}', /not a pop3-wasm sync state/],
+        // Issue 19's case: an array where the messages belong was once taken as "nothing
+        // fetched yet", and fetch --delete downloaded and deleted the whole mailbox again.
+        ['{"format":"pop3-wasm-sync","version":1,"account":"alice@127.0.0.1","messages":[]}', /messages is an array/],
       ];
       for (const [content, pattern] of cases) {
         fs.writeFileSync(file, content);
