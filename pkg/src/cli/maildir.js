@@ -5,16 +5,17 @@
 // - a message's file name comes from its unique id (maildirFileName); it counts as delivered
 //   when a file in new/ or cur/ starts with its stem, so saving the same uid twice writes
 //   nothing the second time: the sink is idempotent, as the sync engine needs;
-// - a message streams into tmp/, is fsynced and renamed into new/; new/ is fsynced once per
-//   batch, before the batch is recorded;
+// - a message streams into tmp/; the messages of a batch are fsynced together (in parallel,
+//   on libuv's thread pool: the file system commits them in fewer journal flushes than one
+//   after another) and renamed into new/, and new/ is fsynced, before the batch is recorded;
 // - each batch of records is appended to `pop3-state.journal` and fsynced; the state,
 //   `pop3-state.json`, is written once per run (tmp file, fsync, rename, fsync of the
 //   directory), then the journal is removed (state-file.js; the state may live elsewhere:
 //   --state FILE, its journal beside it);
 // - files in tmp/ older than 36 hours are leftovers of an interrupted delivery: removed.
 //
-// File operations are synchronous: each step completes before the sync goes on, so no later
-// step can overtake an earlier one.
+// Other file operations are synchronous: each step completes before the sync goes on, so no
+// later step can overtake an earlier one.
 
 import { hostname } from 'node:os';
 import fs from 'node:fs';
@@ -44,6 +45,8 @@ export class Maildir {
   #stems = null;
   /** The message being written: { fd, tmp, name, stem }. */
   #current = null;
+  /** Messages written completely, not yet fsynced and renamed into new/: { fd, tmp, target }. */
+  #pending = [];
   #unsyncedRenames = false;
   /** The state file, its journal and its lock. */
   #state;
@@ -170,42 +173,66 @@ export class Maildir {
         }
         size += chunk.length;
       },
+      // The message is complete; it becomes durable, and visible in new/, at the next flush,
+      // which the sync engine calls before it records anything (a crash before then leaves it
+      // in tmp/, unrecorded: the next run fetches it again).
       commit: () => {
         const { fd, tmp, name, stem } = this.#current;
+        this.#current = null;
         const target = newDir + name;
-        try {
-          fs.fsyncSync(fd);
-          fs.closeSync(fd);
-          this.#current = null;
-          fs.renameSync(tmp, target);
-        } catch (e) {
-          this.abort();
-          throw localError(`cannot save message ${uid} in ${this.dir}`, e);
-        }
-        this.#unsyncedRenames = true;
+        this.#pending.push({ fd, tmp, target });
         this.#stems?.add(stem);
         onDelivered({ uid, size, file: target, existed: false, head });
       },
       abort: () => this.abort(),
-      flush: () => {
-        if (!this.#unsyncedRenames) return;
-        try {
-          syncDir(path.join(this.dir, 'new'));
-        } catch (e) {
-          throw localError(`cannot save messages in ${this.dir}`, e);
-        }
-        this.#unsyncedRenames = false;
-      },
+      // One message is synced at once, with nothing else in between; several in parallel.
+      flush: () => (this.#pending.length > 1 ? this.#flushParallel() : this.#flushNow()),
     };
+  }
+
+  /** Makes the pending messages durable in new/, one after another. */
+  #flushNow() {
+    const batch = this.#pending;
+    this.#pending = [];
+    try {
+      for (const item of batch) fs.fsyncSync(item.fd);
+      this.#moveIntoNew(batch);
+    } catch (e) {
+      discard(batch);
+      throw localError(`cannot save messages in ${this.dir}`, e);
+    }
+  }
+
+  /** Makes the pending messages durable in new/, their fsyncs in parallel. */
+  async #flushParallel() {
+    const batch = this.#pending;
+    this.#pending = [];
+    try {
+      await Promise.all(batch.map(({ fd }) => fsyncFile(fd)));
+      this.#moveIntoNew(batch);
+    } catch (e) {
+      discard(batch);
+      throw localError(`cannot save messages in ${this.dir}`, e);
+    }
+  }
+
+  /** Closes synced files, renames them into new/ and syncs new/. */
+  #moveIntoNew(batch) {
+    for (const item of batch) {
+      fs.closeSync(item.fd);
+      item.fd = null;
+      fs.renameSync(item.tmp, item.target);
+      this.#unsyncedRenames = true;
+    }
+    if (this.#unsyncedRenames) syncDir(path.join(this.dir, 'new'));
+    this.#unsyncedRenames = false;
   }
 
   /** Removes the message being written, if any (a failed or interrupted download). */
   abort() {
     const current = this.#current;
     this.#current = null;
-    if (!current) return;
-    try { fs.closeSync(current.fd); } catch { /* already failing */ }
-    try { fs.unlinkSync(current.tmp); } catch { /* nothing to clean */ }
+    if (current) discard([current]);
   }
 
   /** Appends a batch of records to the journal and fsyncs it (client.sync()'s `record`). */
@@ -218,9 +245,32 @@ export class Maildir {
     this.#state.saveState(state);
   }
 
-  /** Ends a run: removes a half-written message, closes the journal, releases the lock. */
+  /**
+   * Ends a run: removes a half-written message, moves complete ones not flushed yet into new/
+   * (a run stopped between a message and its record, by Ctrl-C or a failure: the next run
+   * finds them there and records them without a second copy), closes the journal, releases
+   * the lock.
+   */
   close() {
     this.abort();
+    try {
+      this.#flushNow();
+    } catch { /* discarded: not recorded, so the next run fetches them again */ }
     this.#state.close();
+  }
+}
+
+/** fsync on libuv's thread pool, so several run at once. */
+function fsyncFile(fd) {
+  return new Promise((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve())));
+}
+
+/** Closes and removes files in tmp/ that will not be delivered. */
+function discard(items) {
+  for (const item of items) {
+    if (item.fd !== null) {
+      try { fs.closeSync(item.fd); } catch { /* already failing */ }
+    }
+    try { fs.unlinkSync(item.tmp); } catch { /* renamed already, or nothing to clean */ }
   }
 }
