@@ -21,8 +21,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { CliError, EXIT } from './errors.js';
-import { Stage, envelopeSender } from './staging.js';
-import { StateFile, localError, syncDir } from './state-file.js';
+import { StagedDestination, envelopeSender } from './staging.js';
+import { localError, syncDir } from './state-file.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -38,16 +38,13 @@ export function asctime(d) {
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
-export class Mbox {
+export class Mbox extends StagedDestination {
   kind = 'mbox';
-  /** Not idempotent: record after every message (see the top of this file). */
-  recordEvery = 1;
-  #stage = new Stage({ quoteFrom: true });
-  #state;
   #lockTimeoutMs;
 
   /** `file`: the mbox (created if missing, with its directory); `stateFile`: where the state lives. */
   constructor(file, { stateFile, lockTimeoutMs = 60_000 }) {
+    super({ stateFile, quoteFrom: true });
     this.file = path.resolve(file);
     this.lockFile = `${this.file}.lock`;
     this.#lockTimeoutMs = lockTimeoutMs;
@@ -61,20 +58,11 @@ export class Mbox {
     } catch (e) {
       throw localError(`cannot use mbox ${this.file}`, e);
     }
-    this.#state = new StateFile(stateFile);
-    this.stateFile = this.#state.stateFile;
   }
 
   get where() {
     return this.file;
   }
-
-  loadState(account) {
-    this.#state.lock();
-    return this.#state.loadState(account);
-  }
-
-  beginRound() {}
 
   async #lock() {
     const deadline = Date.now() + this.#lockTimeoutMs;
@@ -156,44 +144,12 @@ export class Mbox {
     }
   }
 
-  /** The streaming sink for client.sync(); `onDelivered({ uid, size, file, existed, head })`. */
-  sink(onDelivered = () => {}) {
-    let uid = null;
-    let size = 0;
-    return {
-      begin: (message) => {
-        uid = message.uid;
-        size = 0;
-        this.#stage.begin(uid);
-        return true;
-      },
-      write: (chunk) => {
-        this.#stage.write(chunk);
-        size += chunk.length;
-      },
-      commit: async () => {
-        const staged = this.#stage.finish();
-        try {
-          await this.#append(uid, staged, envelopeSender(staged.head));
-        } finally {
-          this.#stage.discard();
-        }
-        onDelivered({ uid, size, file: this.file, existed: false, head: staged.head });
-      },
-      abort: () => this.#stage.discard(),
-    };
+  /** Appends a staged message (StagedDestination's sink calls it). */
+  deliver(uid, staged) {
+    return this.#append(uid, staged, envelopeSender(staged.head));
   }
 
-  record(batch) {
-    this.#state.record(batch);
-  }
-
-  saveState(state) {
-    this.#state.saveState(state);
-  }
-
-  close() {
-    this.#stage.close();
-    this.#state.close();
+  get deliveredFile() {
+    return this.file;
   }
 }

@@ -21,8 +21,8 @@ import fs from 'node:fs';
 
 import { CliError, EXIT } from './errors.js';
 import { sanitizeLine } from './format.js';
-import { Stage, envelopeSender } from './staging.js';
-import { StateFile, localError } from './state-file.js';
+import { StagedDestination, envelopeSender } from './staging.js';
+import { localError } from './state-file.js';
 
 /** `s` quoted for sh. */
 export function shellQuote(s) {
@@ -31,12 +31,8 @@ export function shellQuote(s) {
 
 const KEEP = 4096;
 
-export class Mda {
+export class Mda extends StagedDestination {
   kind = 'mda';
-  /** Not idempotent: record after every message (see the top of this file). */
-  recordEvery = 1;
-  #stage = new Stage({ quoteFrom: false });
-  #state;
   #env;
   #signal;
   #log;
@@ -46,27 +42,19 @@ export class Mda {
    * `signal`: aborts a running MDA (SIGTERM); `log(line)`: its output, with -v.
    */
   constructor(command, { stateFile, env, signal, log = () => {} }) {
+    super({ stateFile, quoteFrom: false });
     this.command = command;
     this.#env = env;
     this.#signal = signal;
     this.#log = log;
-    this.#state = new StateFile(stateFile);
-    this.stateFile = this.#state.stateFile;
   }
 
   get where() {
     return `the MDA ${JSON.stringify(this.command)}`;
   }
 
-  loadState(account) {
-    this.#state.lock();
-    return this.#state.loadState(account);
-  }
-
-  beginRound() {}
-
-  /** Runs the MDA on a staged message; resolves when it exited 0. */
-  #run(uid, staged) {
+  /** Runs the MDA on a staged message; resolves when it exited 0 (StagedDestination's sink calls it). */
+  deliver(uid, staged) {
     const command = this.command.replace(/%F/g, () => shellQuote(envelopeSender(staged.head)));
     return new Promise((resolve, reject) => {
       let input;
@@ -106,46 +94,5 @@ export class Mda {
         reject(new CliError(`the MDA ${how} for message ${uid}, which was not delivered${said ? `; it said: ${said}` : ''}`, EXIT.MDA));
       });
     });
-  }
-
-  /** The streaming sink for client.sync(); `onDelivered({ uid, size, file, existed, head })`. */
-  sink(onDelivered = () => {}) {
-    let uid = null;
-    let size = 0;
-    return {
-      begin: (message) => {
-        uid = message.uid;
-        size = 0;
-        this.#stage.begin(uid);
-        return true;
-      },
-      write: (chunk) => {
-        this.#stage.write(chunk);
-        size += chunk.length;
-      },
-      commit: async () => {
-        const staged = this.#stage.finish();
-        try {
-          await this.#run(uid, staged);
-        } finally {
-          this.#stage.discard();
-        }
-        onDelivered({ uid, size, file: null, existed: false, head: staged.head });
-      },
-      abort: () => this.#stage.discard(),
-    };
-  }
-
-  record(batch) {
-    this.#state.record(batch);
-  }
-
-  saveState(state) {
-    this.#state.saveState(state);
-  }
-
-  close() {
-    this.#stage.close();
-    this.#state.close();
   }
 }

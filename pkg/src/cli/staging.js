@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { parseMessage } from '../node.js';
-import { localError } from './state-file.js';
+import { localError, StateFile } from './state-file.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -231,5 +231,77 @@ export class Stage {
       fs.rmSync(this.#dir, { recursive: true, force: true });
       this.#dir = null;
     }
+  }
+}
+
+/**
+ * What the mbox and MDA destinations share: a message is staged (see Stage), then handed to
+ * the subclass's `deliver(uid, staged)`, which resolves once it is delivered; the state is
+ * recorded after every message, since neither destination can tell a message it already has.
+ */
+export class StagedDestination {
+  /** Not idempotent: record after every message. */
+  recordEvery = 1;
+  #stage;
+  #state;
+
+  /** `stateFile`: where the state lives; `quoteFrom`: mboxrd quoting while staging. */
+  constructor({ stateFile, quoteFrom }) {
+    this.#stage = new Stage({ quoteFrom });
+    this.#state = new StateFile(stateFile);
+    this.stateFile = this.#state.stateFile;
+  }
+
+  /** The file `onDelivered` names for a delivered message (null: none). */
+  get deliveredFile() {
+    return null;
+  }
+
+  loadState(account) {
+    this.#state.lock();
+    return this.#state.loadState(account);
+  }
+
+  beginRound() {}
+
+  /** The streaming sink for client.sync(); `onDelivered({ uid, size, file, existed, head })`. */
+  sink(onDelivered = () => {}) {
+    let uid = null;
+    let size = 0;
+    return {
+      begin: (message) => {
+        uid = message.uid;
+        size = 0;
+        this.#stage.begin(uid);
+        return true;
+      },
+      write: (chunk) => {
+        this.#stage.write(chunk);
+        size += chunk.length;
+      },
+      commit: async () => {
+        const staged = this.#stage.finish();
+        try {
+          await this.deliver(uid, staged);
+        } finally {
+          this.#stage.discard();
+        }
+        onDelivered({ uid, size, file: this.deliveredFile, existed: false, head: staged.head });
+      },
+      abort: () => this.#stage.discard(),
+    };
+  }
+
+  record(batch) {
+    this.#state.record(batch);
+  }
+
+  saveState(state) {
+    this.#state.saveState(state);
+  }
+
+  close() {
+    this.#stage.close();
+    this.#state.close();
   }
 }
