@@ -6,9 +6,9 @@
 
 import * as clientGlue from '../wasm-tls/pop3_wasm.js';
 import * as parserGlue from '../wasm-mime/pop3_wasm.js';
-import { makeApi, Pop3Error, toPop3Error, watch as watchWith } from './api.js';
-import { clientAndParser, wasmModule } from './load.js';
-import { makeMime } from './mime.js';
+import { Pop3Error, toPop3Error } from './api.js';
+import { makeEntry } from './entry.js';
+import { wasmModule } from './load.js';
 
 /** Reads a .wasm file beside this package synchronously, when the package is on disk. */
 function localFile(url) {
@@ -23,20 +23,12 @@ const client = wasmModule(clientGlue, {
 const parser = wasmModule(parserGlue, {
   what: 'the pop3-wasm MIME parser module', defaultUrl: parserUrl, syncSource: localFile(parserUrl()),
 });
-const loader = clientAndParser(client, parser);
-const api = makeApi(client);
+const { api, loader, ...entry } = makeEntry(client, parser);
 
 export { Pop3Error, toPop3Error };
 export const { Pop3Client, buildInfo, newSyncState, checkSyncState, loadSyncState } = api;
-export const { parseMessage, attachmentContent } = makeMime(parser);
-/** Loads the modules now (optional when the package is on disk: they load on first use). */
-export const { init } = loader;
-
-/** Watches a mailbox (see the README): connectAndLogin() every intervalMs, then sync. */
-export async function watch(connectAndLogin, options) {
-  await loader.ensure();
-  return watchWith(connectAndLogin, options);
-}
+/** init() loads the modules now (optional when the package is on disk: they load on first use). */
+export const { init, watch, parseMessage, attachmentContent } = entry;
 
 /**
  * Maps a Deno error to a Pop3Error with `pop3Kind` set (as the client expects), by its cause

@@ -10,9 +10,9 @@
 
 import * as clientGlue from '../wasm/pop3_wasm.js';
 import * as parserGlue from '../wasm-mime/pop3_wasm.js';
-import { makeApi, Pop3Error, toPop3Error, watch as watchWith } from './api.js';
-import { clientAndParser, wasmModule } from './load.js';
-import { makeMime } from './mime.js';
+import { Pop3Error, toPop3Error } from './api.js';
+import { connectWithoutTcp, makeEntry } from './entry.js';
+import { wasmModule } from './load.js';
 
 const client = wasmModule(clientGlue, {
   what: 'the pop3-wasm client module (wasm/pop3_wasm_bg.wasm)',
@@ -22,32 +22,14 @@ const parser = wasmModule(parserGlue, {
   what: 'the pop3-wasm MIME parser module (wasm-mime/pop3_wasm_bg.wasm)',
   defaultUrl: () => new URL('../wasm-mime/pop3_wasm_bg.wasm', import.meta.url),
 });
-const loader = clientAndParser(client, parser);
-const api = makeApi(client);
+const entry = makeEntry(client, parser);
 
 export { Pop3Error, toPop3Error };
-export const { Pop3Client, buildInfo, newSyncState, checkSyncState, loadSyncState } = api;
-export const { parseMessage, attachmentContent } = makeMime(parser);
-
+export const { Pop3Client, buildInfo, newSyncState, checkSyncState, loadSyncState } = entry.api;
 /**
- * Loads the wasm modules (once): `{ url }`, `{ module }` or `{ bytes }` for the client module
- * (default: where the bundler put it, next to this package's files), and `parser`: true
- * (default), false, or its own `{ url | module | bytes }`.
+ * init() loads the wasm modules (once): `{ url }`, `{ module }` or `{ bytes }` for the client
+ * module (default: where the bundler put it, next to this package's files), and `parser`:
+ * true (default), false, or its own `{ url | module | bytes }`.
  */
-export const { init } = loader;
-
-/** Connects through a WebSocket proxy (`url`) or any byte stream (`transport`). */
-export async function connect(options) {
-  if (options?.host !== undefined) {
-    throw new Pop3Error('this runtime cannot open TCP connections (host needs Node, Deno or Cloudflare Workers): '
-      + 'in a browser, connect through a WebSocket proxy (url)', { code: 'usage' });
-  }
-  await loader.ensure();
-  return api.connectWith(options);
-}
-
-/** Watches a mailbox (see the README): connectAndLogin() every intervalMs, then sync. */
-export async function watch(connectAndLogin, options) {
-  await loader.ensure();
-  return watchWith(connectAndLogin, options);
-}
+export const { init, watch, parseMessage, attachmentContent } = entry;
+export const connect = connectWithoutTcp(entry);

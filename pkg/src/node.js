@@ -9,9 +9,9 @@
 import * as clientGlue from '../wasm/pop3_wasm.js';
 import * as tlsGlue from '../wasm-tls/pop3_wasm.js';
 import * as parserGlue from '../wasm-mime/pop3_wasm.js';
-import { makeApi, Pop3Error, toPop3Error, watch as watchWith } from './api.js';
-import { clientAndParser, wasmModule } from './load.js';
-import { makeMime } from './mime.js';
+import { makeApi, Pop3Error, toPop3Error } from './api.js';
+import { makeEntry } from './entry.js';
+import { wasmModule } from './load.js';
 import { read, wasmFile } from './node-files.js';
 import { openNodeStream, NodeSocketStream } from './node-transport.js';
 
@@ -22,21 +22,17 @@ import { openNodeStream, NodeSocketStream } from './node-transport.js';
 const client = wasmModule(clientGlue, { what: 'the pop3-wasm client module', syncSource: wasmFile('wasm'), read });
 const tlsClient = wasmModule(tlsGlue, { what: 'the pop3-wasm client module with TLS', syncSource: wasmFile('wasm-tls'), read });
 const parser = wasmModule(parserGlue, { what: 'the pop3-wasm MIME parser module', syncSource: wasmFile('wasm-mime'), read });
-const loader = clientAndParser(client, parser);
-
-const api = makeApi(client);
+const { api, loader, ...entry } = makeEntry(client, parser);
 const tlsApi = makeApi(tlsClient);
 
 export { Pop3Error, toPop3Error, openNodeStream, NodeSocketStream };
 export const { Pop3Client, newSyncState, checkSyncState, loadSyncState } = api;
-export const { parseMessage, attachmentContent } = makeMime(parser);
-
 /**
- * Optional in Node (every module loads itself on first use): loads the client module (from
- * `{ url | module | bytes }`, default the package's file) and, unless `parser: false`, the
- * MIME parser module.
+ * init() is optional in Node (every module loads itself on first use): it loads the client
+ * module (from `{ url | module | bytes }`, default the package's file) and, unless
+ * `parser: false`, the MIME parser module.
  */
-export const { init } = loader;
+export const { init, watch, parseMessage, attachmentContent } = entry;
 
 /** The Rust rules the CLI shares with the native tools (Maildir naming). */
 const maildir = (name) => (...args) => client.get()[name](...args);
@@ -46,12 +42,6 @@ export const maildirHostPart = maildir('maildirHostPart');
 export const maildirStemOf = maildir('maildirStemOf');
 export const maildirIsStaleTmp = maildir('maildirIsStaleTmp');
 export const maildirNames = maildir('maildirNames');
-
-/** Watches a mailbox (see the README): connectAndLogin() every intervalMs, then sync. */
-export async function watch(connectAndLogin, options) {
-  await loader.ensure();
-  return watchWith(connectAndLogin, options);
-}
 
 /** The API on the module with TLS inside, loaded on first use. */
 async function withTls() {
