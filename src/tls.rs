@@ -234,8 +234,10 @@ fn alert_name(alert: rustls::AlertDescription) -> String {
 /// certificate was refused. Deliberately no `{:?}` of rustls's error types: their Debug code
 /// (hundreds of variants) would bloat the wasm module.
 fn tls_error(error: &rustls::Error, server: &str, pinned: bool) -> Error {
-    let error_out = Error::tls(tls_message(error, server, pinned));
-    match certificate_detail(error, server, pinned) {
+    let detail = certificate_detail(error, server, pinned);
+    let names = detail.as_ref().map_or(&[][..], |d| &d.names[..]);
+    let error_out = Error::tls(tls_message(error, server, pinned, names));
+    match detail {
         Some(detail) => error_out.with_detail(Detail::Certificate(Box::new(detail))),
         None => error_out,
     }
@@ -273,8 +275,9 @@ fn presented_name(presented: &str) -> Option<String> {
     presented.strip_prefix("IpAddress(")?.strip_suffix(')').map(str::to_owned)
 }
 
-/// A human explanation of a TLS failure with `server`.
-fn tls_message(error: &rustls::Error, server: &str, pinned: bool) -> String {
+/// A human explanation of a TLS failure with `server`; `names`, those the certificate is valid
+/// for when it was refused for its name.
+fn tls_message(error: &rustls::Error, server: &str, pinned: bool, names: &[String]) -> String {
     use CertificateError as C;
     match error {
         rustls::Error::InvalidCertificate(cert) => match cert {
@@ -282,17 +285,13 @@ fn tls_message(error: &rustls::Error, server: &str, pinned: bool) -> String {
             C::NotValidYet | C::NotValidYetContext { .. } => {
                 format!("the certificate of {server} is not valid yet (is the clock right?)")
             }
-            C::NotValidForNameContext { presented, .. } => {
-                let names: Vec<String> = presented.iter().filter_map(|p| presented_name(p)).collect();
-                match names.is_empty() {
-                    true => format!("the server's certificate is not valid for the name {server}"),
-                    false => format!(
-                        "the server's certificate is not valid for the name {server}; it is valid for {}",
-                        names.join(", ")
-                    ),
-                }
-            }
-            C::NotValidForName => format!("the server's certificate is not valid for the name {server}"),
+            C::NotValidForName | C::NotValidForNameContext { .. } => match names.is_empty() {
+                true => format!("the server's certificate is not valid for the name {server}"),
+                false => format!(
+                    "the server's certificate is not valid for the name {server}; it is valid for {}",
+                    names.join(", ")
+                ),
+            },
             C::UnknownIssuer => format!(
                 "the certificate of {server} is not issued by a trusted certificate authority \
                  (for a private server, add its CA certificate)"
