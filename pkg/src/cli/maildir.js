@@ -47,7 +47,6 @@ export class Maildir {
   #current = null;
   /** Messages written completely, not yet fsynced and renamed into new/: { fd, tmp, target }. */
   #pending = [];
-  #unsyncedRenames = false;
   /** The state file, its journal and its lock. */
   #state;
 
@@ -222,10 +221,8 @@ export class Maildir {
       fs.closeSync(item.fd);
       item.fd = null;
       fs.renameSync(item.tmp, item.target);
-      this.#unsyncedRenames = true;
     }
-    if (this.#unsyncedRenames) syncDir(path.join(this.dir, 'new'));
-    this.#unsyncedRenames = false;
+    if (batch.length > 0) syncDir(path.join(this.dir, 'new'));
   }
 
   /** Removes the message being written, if any (a failed or interrupted download). */
